@@ -1,0 +1,49 @@
+//! What each RPC requires. Services outside `medley.v1` (health, reflection) are public; every
+//! Medley method must appear here, and a method this table does not know needs `admin`, so a new
+//! RPC is closed until someone decides otherwise.
+
+use super::Scope;
+
+/// What a call needs before it reaches its service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone may call it.
+    Public,
+    /// A key granting this scope is required.
+    Scope(Scope),
+}
+
+/// Returns what the gRPC method at `path` (`/package.Service/Method`) requires.
+pub fn required_access(path: &str) -> Access {
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    let service = parts.next().unwrap_or_default();
+    let _method = parts.next().unwrap_or_default();
+    if !service.starts_with("medley.") {
+        return Access::Public;
+    }
+    match service {
+        "medley.v1.AdminService" => Access::Scope(Scope::Admin),
+        // Fail closed for anything not listed.
+        _ => Access::Scope(Scope::Admin),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operational_services_are_public() {
+        assert_eq!(required_access("/grpc.health.v1.Health/Check"), Access::Public);
+        assert_eq!(
+            required_access("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
+            Access::Public
+        );
+    }
+
+    #[test]
+    fn admin_and_unknown_medley_methods_need_admin() {
+        assert_eq!(required_access("/medley.v1.AdminService/ListApiKeys"), Access::Scope(Scope::Admin));
+        assert_eq!(required_access("/medley.v9.Secret/Do"), Access::Scope(Scope::Admin));
+    }
+}

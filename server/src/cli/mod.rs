@@ -1,0 +1,103 @@
+//! The `medley` command line: `serve` (default), `migrate`, `keys`, `config check`.
+
+mod keys;
+
+use clap::{Parser, Subcommand};
+
+use crate::{config::Config, db, telemetry};
+
+/// Medley: one gRPC backend for five media services.
+#[derive(Debug, Parser)]
+#[command(name = "medley", version, about)]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve gRPC and HTTP (the default): creates and migrates the database first.
+    Serve,
+    /// Create the database if missing and run pending migrations, then exit.
+    Migrate,
+    /// Manage API keys directly in the database (works with or without a running server).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration, secrets redacted.
+    Check,
+}
+
+/// Parses the command line and runs the command.
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(&cli.config);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => {
+            db::create_database_if_missing(&cli.config.database_url, cli.config.database_timeout()).await?;
+            let applied = db::run_migrations(&cli.config.database_url, cli.config.database_timeout()).await?;
+            if applied.is_empty() {
+                println!("database is up to date");
+            }
+            for version in applied {
+                println!("applied {version}");
+            }
+            Ok(())
+        }
+        Command::Keys(command) => keys::run(&cli.config, command).await,
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", cli.config);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    for (name, value) in config.redacted_entries() {
+        tracing::debug!(setting = name, %value, "config");
+    }
+    let server = crate::start(config).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing calls in flight");
+    server.shutdown();
+    server.wait().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

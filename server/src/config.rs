@@ -1,0 +1,203 @@
+//! Server configuration, read from `MEDLEY_*` environment variables or flags of the same names
+//! (`MEDLEY_GRPC_ADDR` ↔ `--grpc-addr`). A `.env` file in the working directory is read first if
+//! present. Every setting has a default that works on a machine with PostgreSQL on
+//! 127.0.0.1:5432 (trust auth) and Redis on 127.0.0.1:6379.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `MEDLEY_GRPC_ADDR` | `127.0.0.1:50051` | gRPC (and gRPC-Web) listen address |
+//! | `MEDLEY_HTTP_ADDR` | `127.0.0.1:8080` | HTTP listen address: `/metrics`, `/livez`, REST routes |
+//! | `MEDLEY_DATABASE_URL` | `postgres://postgres@127.0.0.1/medley` | PostgreSQL; the database is created if missing |
+//! | `MEDLEY_DATABASE_POOL_SIZE` | `16` | maximum pooled connections per process |
+//! | `MEDLEY_DATABASE_TIMEOUT_MS` | `5000` | wait for a pooled connection, and to connect |
+//! | `MEDLEY_REDIS_URL` | `redis://127.0.0.1:6379` | Redis |
+//! | `MEDLEY_REDIS_PREFIX` | `medley` | prefix of every Redis key and channel |
+//! | `MEDLEY_REQUEST_TIMEOUT_MS` | `30000` | deadline of a call when the client sets none (not of streams) |
+//! | `MEDLEY_CONCURRENCY_LIMIT` | `1024` | calls handled at once; more wait |
+//! | `MEDLEY_AUTH_CACHE_TTL_MS` | `5000` | how long a verified API key is trusted without a database read |
+//! | `MEDLEY_LOG_FORMAT` | `text` | `text` or `json` |
+//! | `MEDLEY_LOG` | `info` | log filter, `tracing` syntax (e.g. `info,medley_server=debug`) |
+
+use std::{fmt, net::SocketAddr, time::Duration};
+
+use clap::{Args, ValueEnum};
+
+/// Default gRPC listen address.
+pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
+/// Default HTTP listen address.
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
+/// Default PostgreSQL URL.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1/medley";
+/// Default Redis URL.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Default Redis key prefix.
+pub const DEFAULT_REDIS_PREFIX: &str = "medley";
+
+/// The effective configuration of one `medley` process.
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// gRPC (and gRPC-Web) listen address; port 0 picks a free port.
+    #[arg(long, env = "MEDLEY_GRPC_ADDR", default_value = DEFAULT_GRPC_ADDR, global = true)]
+    pub grpc_addr: SocketAddr,
+
+    /// HTTP listen address for /metrics, /livez and REST routes; port 0 picks a free port.
+    #[arg(long, env = "MEDLEY_HTTP_ADDR", default_value = DEFAULT_HTTP_ADDR, global = true)]
+    pub http_addr: SocketAddr,
+
+    /// PostgreSQL URL (postgres://user[:password]@host[:port]/database); the database is created
+    /// if it does not exist.
+    #[arg(long, env = "MEDLEY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    /// Maximum number of pooled PostgreSQL connections in this process.
+    #[arg(long, env = "MEDLEY_DATABASE_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..), global = true)]
+    pub database_pool_size: u16,
+
+    /// Milliseconds to wait for a pooled connection (and to open one).
+    #[arg(long, env = "MEDLEY_DATABASE_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub database_timeout_ms: u64,
+
+    /// Redis URL.
+    #[arg(long, env = "MEDLEY_REDIS_URL", default_value = DEFAULT_REDIS_URL, global = true)]
+    pub redis_url: String,
+
+    /// Prefix of every Redis key and channel, so instances with different prefixes share one
+    /// Redis without seeing each other's data.
+    #[arg(long, env = "MEDLEY_REDIS_PREFIX", default_value = DEFAULT_REDIS_PREFIX, value_parser = parse_redis_prefix, global = true)]
+    pub redis_prefix: String,
+
+    /// Deadline in milliseconds of a call whose client sets none (streams are not cut).
+    #[arg(long, env = "MEDLEY_REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub request_timeout_ms: u64,
+
+    /// Calls handled at once by this process; further calls wait for a slot.
+    #[arg(long, env = "MEDLEY_CONCURRENCY_LIMIT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub concurrency_limit: u32,
+
+    /// Milliseconds a verified API key is trusted without reading the database again; bounds
+    /// how long a key revoked on another instance keeps working here.
+    #[arg(long, env = "MEDLEY_AUTH_CACHE_TTL_MS", default_value_t = 5000, global = true)]
+    pub auth_cache_ttl_ms: u64,
+
+    /// Log output format.
+    #[arg(long, env = "MEDLEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Log filter in `tracing` syntax.
+    #[arg(long, env = "MEDLEY_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Config {
+    /// Returns the configuration from `MEDLEY_*` environment variables and defaults, as
+    /// `medley serve` with no flags would use (tests start from it and override what they
+    /// need). Fails when a variable holds an invalid value.
+    pub fn from_env() -> Result<Self, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            config: Config,
+        }
+        <Only as clap::Parser>::try_parse_from(["medley"]).map(|only| only.config)
+    }
+
+    /// Returns the pool wait and connect timeout.
+    pub fn database_timeout(&self) -> Duration {
+        Duration::from_millis(self.database_timeout_ms)
+    }
+
+    /// Returns the default call deadline.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// Returns how long a verified key stays cached.
+    pub fn auth_cache_ttl(&self) -> Duration {
+        Duration::from_millis(self.auth_cache_ttl_ms)
+    }
+
+    /// Returns `(variable, value)` pairs of the effective configuration with secrets redacted,
+    /// for `medley config check` and the start-up log.
+    pub fn redacted_entries(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("MEDLEY_GRPC_ADDR", self.grpc_addr.to_string()),
+            ("MEDLEY_HTTP_ADDR", self.http_addr.to_string()),
+            ("MEDLEY_DATABASE_URL", redact_url_password(&self.database_url)),
+            ("MEDLEY_DATABASE_POOL_SIZE", self.database_pool_size.to_string()),
+            ("MEDLEY_DATABASE_TIMEOUT_MS", self.database_timeout_ms.to_string()),
+            ("MEDLEY_REDIS_URL", redact_url_password(&self.redis_url)),
+            ("MEDLEY_REDIS_PREFIX", self.redis_prefix.clone()),
+            ("MEDLEY_REQUEST_TIMEOUT_MS", self.request_timeout_ms.to_string()),
+            ("MEDLEY_CONCURRENCY_LIMIT", self.concurrency_limit.to_string()),
+            ("MEDLEY_AUTH_CACHE_TTL_MS", self.auth_cache_ttl_ms.to_string()),
+            ("MEDLEY_LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
+            ("MEDLEY_LOG", self.log.clone()),
+        ]
+    }
+}
+
+impl fmt::Display for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, value) in self.redacted_entries() {
+            writeln!(f, "{name}={value}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Replaces the password of a `scheme://user:password@host/...` URL with `***`.
+pub fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The userinfo ends at the last '@' before the first '/', so '@' in a path is left alone.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+fn parse_redis_prefix(value: &str) -> Result<String, String> {
+    let valid = !value.is_empty()
+        && value.len() <= 64
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err("1 to 64 characters of ASCII letters, digits, '_', '-' or '.'".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_only_the_password() {
+        assert_eq!(redact_url_password("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url_password("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url_password("redis://:pw@h:6379"), "redis://:***@h:6379");
+        assert_eq!(redact_url_password("not a url"), "not a url");
+    }
+
+    #[test]
+    fn rejects_prefixes_that_could_collide_or_break_keys() {
+        assert!(parse_redis_prefix("").is_err());
+        assert!(parse_redis_prefix("a:b").is_err());
+        assert!(parse_redis_prefix("a b").is_err());
+        assert!(parse_redis_prefix("test_1-x.y").is_ok());
+    }
+}

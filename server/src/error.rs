@@ -1,0 +1,274 @@
+//! The one place where failures become `tonic::Status`.
+//!
+//! Each service has its own `thiserror` enum; each converts into [`ApiError`] by choosing an
+//! [`ErrorCode`] and the details a client needs (field violations, resource, retry delay). The
+//! conversion from [`ApiError`] to `tonic::Status` below is the only code that builds a status for
+//! a failed call. Infrastructure failures ([`InfraError`]) are classified once, here: retryable
+//! outages become `UNAVAILABLE` with `RetryInfo`, anything unexpected becomes `INTERNAL` with a
+//! generic message and is logged once, so SQL, secrets and stack traces never reach clients.
+
+use std::{collections::HashMap, time::Duration};
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+use crate::db::PoolError;
+
+/// The `ErrorInfo.domain` of every error Medley returns.
+pub const ERROR_DOMAIN: &str = "medley";
+
+/// How long clients are told to wait before retrying after an outage.
+pub const OUTAGE_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// The failure classes Medley reports; each maps to exactly one gRPC code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The request is malformed; the client must change it.
+    InvalidArgument,
+    /// The named resource does not exist.
+    NotFound,
+    /// The resource to create exists already.
+    AlreadyExists,
+    /// The system is not in a state that allows the operation (e.g. an unknown parent).
+    FailedPrecondition,
+    /// No valid credentials were sent.
+    Unauthenticated,
+    /// The credentials do not allow the operation.
+    PermissionDenied,
+    /// A quota or rate limit was hit.
+    ResourceExhausted,
+    /// A concurrent change conflicted; retrying the whole operation may succeed.
+    Aborted,
+    /// A dependency is down or overloaded; retrying later may succeed.
+    Unavailable,
+    /// The operation is not built (yet).
+    Unimplemented,
+    /// A bug or an unexpected failure; details are only in the server log.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Returns the gRPC status code of this class.
+    pub fn grpc_code(self) -> tonic::Code {
+        match self {
+            Self::InvalidArgument => tonic::Code::InvalidArgument,
+            Self::NotFound => tonic::Code::NotFound,
+            Self::AlreadyExists => tonic::Code::AlreadyExists,
+            Self::FailedPrecondition => tonic::Code::FailedPrecondition,
+            Self::Unauthenticated => tonic::Code::Unauthenticated,
+            Self::PermissionDenied => tonic::Code::PermissionDenied,
+            Self::ResourceExhausted => tonic::Code::ResourceExhausted,
+            Self::Aborted => tonic::Code::Aborted,
+            Self::Unavailable => tonic::Code::Unavailable,
+            Self::Unimplemented => tonic::Code::Unimplemented,
+            Self::Internal => tonic::Code::Internal,
+        }
+    }
+}
+
+/// A failure ready to be sent to a client: a code, a public message and rich details.
+#[derive(Debug)]
+pub struct ApiError {
+    code: ErrorCode,
+    message: String,
+    details: ErrorDetails,
+}
+
+impl ApiError {
+    /// Builds an error with no details beyond its code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), details: ErrorDetails::new() }
+    }
+
+    /// Returns the error's class.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// Adds a machine-readable reason (`ErrorInfo`), e.g. `API_KEY_REVOKED`.
+    pub fn with_reason(mut self, reason: &str, metadata: HashMap<String, String>) -> Self {
+        self.details.set_error_info(reason, ERROR_DOMAIN, metadata);
+        self
+    }
+
+    /// Adds the resource the error is about (`ResourceInfo`).
+    pub fn with_resource(mut self, resource_type: &str, resource_name: &str) -> Self {
+        self.details.set_resource_info(resource_type, resource_name, "", "");
+        self
+    }
+
+    /// Adds a retry delay (`RetryInfo`).
+    pub fn with_retry_after(mut self, delay: Duration) -> Self {
+        self.details.set_retry_info(Some(delay));
+        self
+    }
+
+    /// `NOT_FOUND` for one resource, with `ResourceInfo`.
+    pub fn not_found(resource_type: &str, resource_name: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{resource_type} {resource_name} not found"))
+            .with_resource(resource_type, resource_name)
+    }
+
+    /// `UNAVAILABLE` with a retry delay: a dependency is down.
+    pub fn unavailable(what: &str) -> Self {
+        Self::new(ErrorCode::Unavailable, format!("{what} is unavailable, retry later"))
+            .with_retry_after(OUTAGE_RETRY_DELAY)
+    }
+
+    /// `INTERNAL` with a generic message; logs the real cause once, here.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(ErrorCode::Internal, "internal error")
+    }
+}
+
+impl From<ApiError> for tonic::Status {
+    fn from(error: ApiError) -> Self {
+        tonic::Status::with_error_details(error.code.grpc_code(), error.message, error.details)
+    }
+}
+
+/// Collects every problem of one request, so a client learns all of them at once.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct FieldViolations(Vec<FieldViolation>);
+
+impl FieldViolations {
+    /// Starts an empty collection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `field` is invalid because of `description`.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, description));
+    }
+
+    /// Returns whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Returns `Ok` if nothing was recorded, else `INVALID_ARGUMENT` listing every violation.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() { Ok(()) } else { Err(self.into_error()) }
+    }
+
+    /// Returns `INVALID_ARGUMENT` listing every violation (for callers that know one was
+    /// recorded).
+    pub fn into_error(self) -> ApiError {
+        let message = self
+            .0
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.description))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut details = ErrorDetails::new();
+        details.set_bad_request(self.0);
+        ApiError { code: ErrorCode::InvalidArgument, message: format!("invalid request: {message}"), details }
+    }
+}
+
+/// Failures of PostgreSQL or Redis, shared by every service.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InfraError {
+    /// No pooled connection could be had.
+    #[error("database pool: {0}")]
+    Pool(#[from] PoolError),
+    /// A query failed.
+    #[error("database: {0}")]
+    Database(#[from] DieselError),
+    /// A Redis command failed.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+impl From<InfraError> for ApiError {
+    fn from(error: InfraError) -> Self {
+        match &error {
+            InfraError::Pool(_) => {
+                tracing::warn!(error = %error, "database unavailable");
+                ApiError::unavailable("the database")
+            }
+            InfraError::Database(db) => match db {
+                DieselError::NotFound => ApiError::new(ErrorCode::NotFound, "not found"),
+                DieselError::DatabaseError(kind, _) => match kind {
+                    DatabaseErrorKind::UniqueViolation => {
+                        ApiError::new(ErrorCode::AlreadyExists, "the resource exists already")
+                    }
+                    DatabaseErrorKind::SerializationFailure => {
+                        ApiError::new(ErrorCode::Aborted, "a concurrent change conflicted, retry")
+                            .with_retry_after(Duration::from_millis(100))
+                    }
+                    DatabaseErrorKind::ClosedConnection => {
+                        tracing::warn!(error = %error, "database connection lost");
+                        ApiError::unavailable("the database")
+                    }
+                    _ => ApiError::internal(&error),
+                },
+                _ => ApiError::internal(&error),
+            },
+            InfraError::Redis(redis) => {
+                if redis.is_io_error()
+                    || redis.is_connection_dropped()
+                    || redis.is_connection_refusal()
+                    || redis.is_timeout()
+                {
+                    tracing::warn!(error = %error, "redis unavailable");
+                    ApiError::unavailable("redis")
+                } else {
+                    ApiError::internal(&error)
+                }
+            }
+        }
+    }
+}
+
+impl From<PoolError> for ApiError {
+    fn from(error: PoolError) -> Self {
+        InfraError::from(error).into()
+    }
+}
+
+impl From<DieselError> for ApiError {
+    fn from(error: DieselError) -> Self {
+        InfraError::from(error).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violations_become_invalid_argument_with_every_field() {
+        let mut violations = FieldViolations::new();
+        violations.add("name", "must not be empty");
+        violations.add("scopes", "at least one scope");
+        let status = tonic::Status::from(violations.finish().err().unwrap_or_else(|| ApiError::new(ErrorCode::Internal, "x")));
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        let details = status.get_error_details();
+        let fields: Vec<_> = details.bad_request().map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect()).unwrap_or_default();
+        assert_eq!(fields, ["name", "scopes"]);
+    }
+
+    #[test]
+    fn no_violations_is_ok() {
+        assert!(FieldViolations::new().finish().is_ok());
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let error = InfraError::Database(DieselError::QueryBuilderError("select secret from keys".into()));
+        let status = tonic::Status::from(ApiError::from(error));
+        assert_eq!(status.code(), tonic::Code::Internal);
+        assert!(!status.message().contains("secret"));
+    }
+
+    #[test]
+    fn unique_violations_are_already_exists() {
+        let error = DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, Box::new("dup".to_owned()));
+        assert_eq!(tonic::Status::from(ApiError::from(error)).code(), tonic::Code::AlreadyExists);
+    }
+}

@@ -1,0 +1,85 @@
+//! The gRPC server: every service, health, reflection (v1 and v1alpha, for grpcurl 1.8),
+//! gRPC-Web with CORS, and one tower stack for request ids, tracing, metrics, concurrency and
+//! auth.
+
+use std::time::Duration;
+
+use http::header::HeaderName;
+use medley_sdk::pb::admin_service_server::AdminServiceServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Server;
+use tonic_health::pb::health_server::{Health, HealthServer};
+use tower::ServiceBuilder;
+use tower_http::{
+    cors::{Any, CorsLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::{DefaultOnFailure, TraceLayer},
+};
+
+use crate::{app::AppState, auth::AuthLayer, metrics::MetricsLayer, services::admin::AdminApi};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Serves gRPC on `listener` until `shutdown`, then lets calls in flight finish.
+pub async fn serve(
+    state: AppState,
+    health: HealthServer<impl Health>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let config = state.config.clone();
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(medley_sdk::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(medley_sdk::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_headers(Any)
+        .allow_methods(Any)
+        .expose_headers([
+            HeaderName::from_static("grpc-status"),
+            HeaderName::from_static("grpc-message"),
+            HeaderName::from_static("grpc-status-details-bin"),
+            REQUEST_ID,
+        ])
+        .max_age(Duration::from_secs(24 * 3600));
+
+    let layers = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_grpc()
+                .make_span_with(|request: &http::Request<_>| {
+                    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("rpc", rpc.path = %request.uri().path(), request.id = %request_id)
+                })
+                // Error statuses are expected answers (NOT_FOUND, INVALID_ARGUMENT...); internal
+                // failures are logged where they are mapped, once.
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(MetricsLayer::new(state.metrics.clone()))
+        .layer(cors)
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.concurrency_limit as usize))
+        .layer(AuthLayer::new(state.verifier.clone()))
+        .into_inner();
+
+    Server::builder()
+        .accept_http1(true)
+        .timeout(config.request_timeout())
+        .layer(layers)
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(AdminServiceServer::new(AdminApi::new(state.clone())))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! The HTTP port: Prometheus `/metrics` and `/livez` (REST compatibility routes of the services
+//! join here).
+
+use axum::{Router, extract::State, http::header, response::IntoResponse, routing::get};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::AppState;
+
+/// Serves HTTP on `listener` until `shutdown`.
+pub async fn serve(state: AppState, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown.cancelled_owned()).await?;
+    Ok(())
+}
+
+/// Builds the HTTP routes.
+pub fn router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(metrics)).route("/livez", get(livez)).with_state(state)
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.metrics.render(&state.db),
+    )
+}
+
+async fn livez() -> &'static str {
+    "ok"
+}

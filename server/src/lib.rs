@@ -1,0 +1,28 @@
+//! Medley server: one gRPC backend for five media services.
+//!
+//! # Layout
+//! - [`app`] — shared state and start-up; [`grpc`] and [`http_server`] — the two listeners.
+//! - [`config`] — `MEDLEY_*` settings; [`telemetry`] — logs; [`metrics`] — Prometheus.
+//! - [`db`] — PostgreSQL pool and migrations; [`redis`] — Redis connection and keys.
+//! - [`auth`] — API keys and scopes; [`error`] — the one mapping of failures to statuses.
+//! - [`services`] — one folder per gRPC service.
+//! - [`cli`] — the `medley` command line.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod health;
+pub mod http_server;
+pub mod metrics;
+pub mod pagination;
+pub mod proto_time;
+pub mod redis;
+pub mod services;
+pub mod telemetry;
+
+pub use app::{AppState, RunningServer, start};
+pub use config::Config;

@@ -1,0 +1,71 @@
+//! Every Redis key and pub/sub channel Medley uses is built here, under the configured prefix
+//! (`MEDLEY_REDIS_PREFIX`), so two deployments — or two tests — sharing one Redis never touch
+//! each other's data, and a prefix can be wiped with one `SCAN MATCH prefix:*`.
+//!
+//! Layout: `{prefix}:{namespace}:{id...}`. Namespaces are listed in [`Namespace`].
+
+/// The areas of the key space. Adding a namespace here is the only way to add a key shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Namespace {
+    /// Liveness marks of server instances (`instance:{id}`).
+    Instance,
+}
+
+impl Namespace {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Instance => "instance",
+        }
+    }
+}
+
+/// Builds keys under one prefix.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Uses `prefix` (already validated by the configuration) for every key.
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self { prefix: prefix.into() }
+    }
+
+    /// Returns the prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Returns the `SCAN MATCH` pattern of every key under this prefix.
+    pub fn all_pattern(&self) -> String {
+        format!("{}:*", self.prefix)
+    }
+
+    /// Returns the liveness key of a server instance.
+    pub fn instance(&self, instance_id: &str) -> String {
+        self.key(Namespace::Instance, &[instance_id])
+    }
+
+    fn key(&self, namespace: Namespace, parts: &[&str]) -> String {
+        let mut key = format!("{}:{}", self.prefix, namespace.as_str());
+        for part in parts {
+            key.push(':');
+            key.push_str(part);
+        }
+        key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_of_different_prefixes_never_collide() {
+        let a = Keys::new("a");
+        let b = Keys::new("ab");
+        assert_eq!(a.instance("x"), "a:instance:x");
+        assert!(!b.instance("x").starts_with(&format!("{}:", a.prefix())));
+        assert_eq!(a.all_pattern(), "a:*");
+    }
+}

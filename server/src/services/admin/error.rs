@@ -1,0 +1,53 @@
+//! Errors of AdminService and how each reaches the client.
+
+use uuid::Uuid;
+
+use crate::error::{ApiError, InfraError};
+
+/// Everything AdminService can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// The request was invalid; the violations are already collected.
+    #[error("invalid request")]
+    Invalid(ApiError),
+    /// No API key has this id.
+    #[error("api key {0} not found")]
+    KeyNotFound(Uuid),
+    /// The operating system's random source failed.
+    #[error("cannot generate a secret: {0}")]
+    Randomness(String),
+    /// PostgreSQL or Redis failed.
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+impl From<diesel::result::Error> for AdminError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Infra(error.into())
+    }
+}
+
+impl From<crate::db::PoolError> for AdminError {
+    fn from(error: crate::db::PoolError) -> Self {
+        Self::Infra(error.into())
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::Invalid(api_error) => api_error,
+            AdminError::KeyNotFound(id) => ApiError::not_found("api_key", &id.to_string()),
+            AdminError::Randomness(_) => ApiError::internal(&error),
+            AdminError::Infra(infra) => infra.into(),
+        }
+    }
+}
+
+impl From<AdminError> for tonic::Status {
+    fn from(error: AdminError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+

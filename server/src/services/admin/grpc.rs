@@ -1,0 +1,89 @@
+//! `medley.v1.AdminService`: converts requests, delegates to the store, converts answers.
+
+use chrono::Utc;
+use medley_sdk::pb::{self, admin_service_server::AdminService};
+use tonic::{Request, Response, Status};
+
+use super::{AdminError, convert, keys, store};
+use crate::{app::AppState, proto_time::{to_duration, to_timestamp}};
+
+/// The AdminService implementation.
+#[derive(Clone)]
+pub struct AdminApi {
+    state: AppState,
+}
+
+impl AdminApi {
+    /// Serves AdminService from the shared state.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[tonic::async_trait]
+impl AdminService for AdminApi {
+    async fn get_server_info(
+        &self,
+        _request: Request<pb::GetServerInfoRequest>,
+    ) -> Result<Response<pb::GetServerInfoResponse>, Status> {
+        let info = &self.state.info;
+        Ok(Response::new(pb::GetServerInfoResponse {
+            version: info.version.to_owned(),
+            build: info.build.to_owned(),
+            enabled_services: medley_sdk::SERVICE_NAMES.iter().map(|s| (*s).to_owned()).collect(),
+            start_time: Some(to_timestamp(info.started_at)),
+            uptime: Some(to_duration(info.started.elapsed())),
+            instance_id: info.instance_id.clone(),
+        }))
+    }
+
+    async fn create_api_key(
+        &self,
+        request: Request<pb::CreateApiKeyRequest>,
+    ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
+        let spec = convert::parse_create_request(request.into_inner(), Utc::now())?;
+        let mut conn = self.state.db.get().await.map_err(AdminError::from)?;
+        let created = keys::create_key(&mut conn, &spec).await?;
+        tracing::info!(api_key.id = %created.row.id, api_key.name = %created.row.name, "api key created");
+        Ok(Response::new(pb::CreateApiKeyResponse {
+            api_key: Some(convert::api_key_to_pb(&created.row)),
+            secret: created.secret,
+        }))
+    }
+
+    async fn get_api_key(
+        &self,
+        request: Request<pb::GetApiKeyRequest>,
+    ) -> Result<Response<pb::GetApiKeyResponse>, Status> {
+        let pb::GetApiKeyRequest { id } = request.into_inner();
+        let id = convert::parse_key_id(&id)?;
+        let mut conn = self.state.db.get().await.map_err(AdminError::from)?;
+        let row = store::find_key(&mut conn, id).await.map_err(AdminError::from)?.ok_or(AdminError::KeyNotFound(id))?;
+        Ok(Response::new(pb::GetApiKeyResponse { api_key: Some(convert::api_key_to_pb(&row)) }))
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<pb::ListApiKeysRequest>,
+    ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
+        let list = convert::parse_list_request(request.into_inner())?;
+        let mut conn = self.state.db.get().await.map_err(AdminError::from)?;
+        let rows = store::list_keys(&mut conn, list.show_revoked, list.after, list.limit + 1)
+            .await
+            .map_err(AdminError::from)?;
+        Ok(Response::new(convert::list_response(rows, &list)))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<pb::RevokeApiKeyRequest>,
+    ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
+        let pb::RevokeApiKeyRequest { id } = request.into_inner();
+        let id = convert::parse_key_id(&id)?;
+        let mut conn = self.state.db.get().await.map_err(AdminError::from)?;
+        let row = store::revoke_key(&mut conn, id).await.map_err(AdminError::from)?.ok_or(AdminError::KeyNotFound(id))?;
+        self.state.verifier.forget_key(id);
+        tracing::info!(api_key.id = %id, "api key revoked");
+        Ok(Response::new(pb::RevokeApiKeyResponse { api_key: Some(convert::api_key_to_pb(&row)) }))
+    }
+}
