@@ -11,11 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     unsafe { env::set_var("PROTOC", protoc) };
 
     let proto_root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../proto");
-    let files = [
-        "medley/v1/common.proto",
-        "medley/v1/admin.proto",
-    ]
-    .map(|f| proto_root.join(f));
+    let files = ["medley/v1/common.proto", "medley/v1/admin.proto"].map(|f| proto_root.join(f));
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
 
     tonic_prost_build::configure()
@@ -24,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Server traits compile only for those who ask for them.
         .server_mod_attribute("medley.v1", r#"#[cfg(feature = "server")]"#)
         .file_descriptor_set_path(out_dir.join("medley_descriptor.bin"))
-        .compile_protos(&files, &[proto_root.clone()])?;
+        .compile_protos(&files, std::slice::from_ref(&proto_root))?;
 
     println!("cargo:rerun-if-changed={}", proto_root.display());
     Ok(())

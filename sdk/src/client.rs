@@ -101,11 +101,9 @@ impl ClientBuilder {
     /// Opens the channel (unless lazy) and returns the client.
     pub async fn connect(self) -> Result<Client, Error> {
         let header = match &self.api_key {
-            Some(key) => Some(
-                format!("Bearer {key}")
-                    .parse::<MetadataValue<Ascii>>()
-                    .map_err(|_| Error::InvalidApiKey)?,
-            ),
+            Some(key) => {
+                Some(format!("Bearer {key}").parse::<MetadataValue<Ascii>>().map_err(|_| Error::InvalidApiKey)?)
+            }
             None => None,
         };
         let mut endpoint = Endpoint::from_shared(self.url.clone())
@@ -118,10 +116,7 @@ impl ClientBuilder {
         let channel = if self.lazy {
             endpoint.connect_lazy()
         } else {
-            endpoint
-                .connect()
-                .await
-                .map_err(|source| Error::Connect { url: self.url.clone(), source })?
+            endpoint.connect().await.map_err(|source| Error::Connect { url: self.url.clone(), source })?
         };
         Ok(Client { channel, interceptor: ApiKeyInterceptor { header } })
     }
@@ -153,9 +148,7 @@ impl Client {
 
     /// Returns a client sharing this connection that sends `key` instead.
     pub fn with_api_key(&self, key: &str) -> Result<Self, Error> {
-        let header = format!("Bearer {key}")
-            .parse::<MetadataValue<Ascii>>()
-            .map_err(|_| Error::InvalidApiKey)?;
+        let header = format!("Bearer {key}").parse::<MetadataValue<Ascii>>().map_err(|_| Error::InvalidApiKey)?;
         Ok(Self { channel: self.channel.clone(), interceptor: ApiKeyInterceptor { header: Some(header) } })
     }
 

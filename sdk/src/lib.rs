@@ -20,11 +20,11 @@
 mod client;
 
 pub use client::{
-    ApiKeyInterceptor, AuthedChannel, Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_REQUEST_TIMEOUT, Error,
+    ApiKeyInterceptor, AuthedChannel, Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, Error,
 };
 
 /// Generated protobuf messages and gRPC stubs of package `medley.v1`.
+#[expect(clippy::allow_attributes, reason = "generated code carries its own allows")]
 pub mod pb {
     tonic::include_proto!("medley.v1");
 }

@@ -71,13 +71,14 @@ impl ErrorCode {
 pub struct ApiError {
     code: ErrorCode,
     message: String,
-    details: ErrorDetails,
+    // Boxed: ErrorDetails is large and errors travel through many `Result`s.
+    details: Box<ErrorDetails>,
 }
 
 impl ApiError {
     /// Builds an error with no details beyond its code and message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: ErrorDetails::new() }
+        Self { code, message: message.into(), details: Box::new(ErrorDetails::new()) }
     }
 
     /// Returns the error's class.
@@ -124,7 +125,7 @@ impl ApiError {
 
 impl From<ApiError> for tonic::Status {
     fn from(error: ApiError) -> Self {
-        tonic::Status::with_error_details(error.code.grpc_code(), error.message, error.details)
+        tonic::Status::with_error_details(error.code.grpc_code(), error.message, *error.details)
     }
 }
 
@@ -157,15 +158,14 @@ impl FieldViolations {
     /// Returns `INVALID_ARGUMENT` listing every violation (for callers that know one was
     /// recorded).
     pub fn into_error(self) -> ApiError {
-        let message = self
-            .0
-            .iter()
-            .map(|v| format!("{}: {}", v.field, v.description))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let message = self.0.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
         let mut details = ErrorDetails::new();
         details.set_bad_request(self.0);
-        ApiError { code: ErrorCode::InvalidArgument, message: format!("invalid request: {message}"), details }
+        ApiError {
+            code: ErrorCode::InvalidArgument,
+            message: format!("invalid request: {message}"),
+            details: Box::new(details),
+        }
     }
 }
 
@@ -246,10 +246,14 @@ mod tests {
         let mut violations = FieldViolations::new();
         violations.add("name", "must not be empty");
         violations.add("scopes", "at least one scope");
-        let status = tonic::Status::from(violations.finish().err().unwrap_or_else(|| ApiError::new(ErrorCode::Internal, "x")));
+        let status =
+            tonic::Status::from(violations.finish().err().unwrap_or_else(|| ApiError::new(ErrorCode::Internal, "x")));
         assert_eq!(status.code(), tonic::Code::InvalidArgument);
         let details = status.get_error_details();
-        let fields: Vec<_> = details.bad_request().map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect()).unwrap_or_default();
+        let fields: Vec<_> = details
+            .bad_request()
+            .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+            .unwrap_or_default();
         assert_eq!(fields, ["name", "scopes"]);
     }
 

@@ -197,7 +197,10 @@ mod tests {
 
     #[test]
     fn junk_paths_share_one_label() {
-        assert_eq!(label_path("/medley.v1.AdminService/ListApiKeys", "OK"), ("medley.v1.AdminService".into(), "ListApiKeys".into()));
+        assert_eq!(
+            label_path("/medley.v1.AdminService/ListApiKeys", "OK"),
+            ("medley.v1.AdminService".into(), "ListApiKeys".into())
+        );
         assert_eq!(label_path("/x.Y/Z", "UNIMPLEMENTED"), ("unknown".into(), "unknown".into()));
         assert_eq!(label_path("/medley.v1.AdminService/Nope", "UNIMPLEMENTED"), ("unknown".into(), "unknown".into()));
     }

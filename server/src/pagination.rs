@@ -50,7 +50,11 @@ pub fn encode_page_token<C: Serialize>(cursor: &C, filters: &str) -> String {
 
 /// Decodes `page_token`; empty means the first page. Records a violation when the token is
 /// malformed or was issued for other filters.
-pub fn parse_page_token<C: DeserializeOwned>(token: &str, filters: &str, violations: &mut FieldViolations) -> Option<C> {
+pub fn parse_page_token<C: DeserializeOwned>(
+    token: &str,
+    filters: &str,
+    violations: &mut FieldViolations,
+) -> Option<C> {
     if token.is_empty() {
         return None;
     }

@@ -16,10 +16,7 @@ pub fn from_timestamp(ts: &Timestamp) -> Option<DateTime<Utc>> {
 
 /// Converts a standard duration to a protobuf duration, saturating.
 pub fn to_duration(duration: std::time::Duration) -> PbDuration {
-    PbDuration {
-        seconds: i64::try_from(duration.as_secs()).unwrap_or(i64::MAX),
-        nanos: duration.subsec_nanos() as i32,
-    }
+    PbDuration { seconds: i64::try_from(duration.as_secs()).unwrap_or(i64::MAX), nanos: duration.subsec_nanos() as i32 }
 }
 
 #[cfg(test)]

@@ -35,10 +35,7 @@ mod tests {
     #[test]
     fn operational_services_are_public() {
         assert_eq!(required_access("/grpc.health.v1.Health/Check"), Access::Public);
-        assert_eq!(
-            required_access("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
-            Access::Public
-        );
+        assert_eq!(required_access("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"), Access::Public);
     }
 
     #[test]

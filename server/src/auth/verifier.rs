@@ -44,7 +44,11 @@ impl KeyVerifier {
     }
 
     /// Returns the caller if the `authorization` header carries a key that grants `access`.
-    pub async fn authorize(&self, authorization: Option<&http::HeaderValue>, access: Access) -> Result<Option<Caller>, ApiError> {
+    pub async fn authorize(
+        &self,
+        authorization: Option<&http::HeaderValue>,
+        access: Access,
+    ) -> Result<Option<Caller>, ApiError> {
         let required = match access {
             Access::Public => return Ok(None),
             Access::Scope(scope) => scope,
@@ -137,7 +141,7 @@ fn parse_bearer(header: Option<&http::HeaderValue>) -> Result<&str, ApiError> {
         .to_str()
         .map_err(|_| unauthenticated("AUTHORIZATION_MALFORMED", "the authorization header is not ascii"))?;
     let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(unauthenticated("AUTHORIZATION_MALFORMED", "the authorization header must be `Bearer <key>`"));
     }
     let token = token.trim();

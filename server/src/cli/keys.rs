@@ -50,12 +50,18 @@ pub(super) async fn run(config: &Config, command: KeysCommand) -> anyhow::Result
                 .map_err(|error| anyhow::anyhow!("{}", tonic::Status::from(error).message()))?;
             let created = keys::create_key(&mut conn, &spec).await?;
             let scopes = spec.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
-            println!("created api key {} ({:?}, scopes {scopes}); the secret is shown only once:", created.row.id, created.row.name);
+            println!(
+                "created api key {} ({:?}, scopes {scopes}); the secret is shown only once:",
+                created.row.id, created.row.name
+            );
             println!("{}", created.secret);
         }
         KeysCommand::List { all } => {
             let rows = store::list_keys(&mut conn, all, None, i64::MAX).await?;
-            println!("{:<36}  {:<12}  {:<17}  {:<20}  {:<20}  {:<8}  NAME", "ID", "PREFIX", "SCOPES", "CREATED", "LAST USED", "STATUS");
+            println!(
+                "{:<36}  {:<12}  {:<17}  {:<20}  {:<20}  {:<8}  NAME",
+                "ID", "PREFIX", "SCOPES", "CREATED", "LAST USED", "STATUS"
+            );
             let now = Utc::now();
             for row in rows {
                 let status = if row.revoked_at.is_some() {
@@ -66,7 +72,9 @@ pub(super) async fn run(config: &Config, command: KeysCommand) -> anyhow::Result
                     "expired"
                 };
                 let scopes = row.parsed_scopes().iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
-                let last_used = row.last_used_at.map_or_else(|| "never".to_owned(), |at| at.format("%Y-%m-%d %H:%M:%S").to_string());
+                let last_used = row
+                    .last_used_at
+                    .map_or_else(|| "never".to_owned(), |at| at.format("%Y-%m-%d %H:%M:%S").to_string());
                 println!(
                     "{:<36}  {:<12}  {:<17}  {:<20}  {:<20}  {:<8}  {}",
                     row.id,

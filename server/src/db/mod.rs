@@ -129,9 +129,8 @@ pub async fn create_database_if_missing(url: &str, timeout: Duration) -> anyhow:
             // Another instance created it between our check and our CREATE: fine.
             Err(diesel::result::Error::DatabaseError(_, info)) if info.message().contains("already exists") => {}
             Err(error) => {
-                return Err(error).with_context(|| {
-                    format!("cannot create database {name}: create it by hand or grant CREATEDB")
-                });
+                return Err(error)
+                    .with_context(|| format!("cannot create database {name}: create it by hand or grant CREATEDB"));
             }
         }
     }

@@ -21,11 +21,12 @@ pub async fn connect(config: &Config) -> anyhow::Result<ConnectionManager> {
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(Some(timeout))
         .set_number_of_retries(2);
-    let mut manager = match tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, manager_config)).await {
-        Ok(Ok(manager)) => manager,
-        Ok(Err(error)) => anyhow::bail!("cannot connect to Redis at {shown}: {error}\n{hint}"),
-        Err(_) => anyhow::bail!("cannot connect to Redis at {shown}: no answer within 5 s\n{hint}"),
-    };
+    let mut manager =
+        match tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, manager_config)).await {
+            Ok(Ok(manager)) => manager,
+            Ok(Err(error)) => anyhow::bail!("cannot connect to Redis at {shown}: {error}\n{hint}"),
+            Err(_) => anyhow::bail!("cannot connect to Redis at {shown}: no answer within 5 s\n{hint}"),
+        };
     ping(&mut manager)
         .await
         .map_err(|error| anyhow::anyhow!("Redis at {shown} does not answer PING: {error}\n{hint}"))?;

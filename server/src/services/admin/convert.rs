@@ -53,7 +53,10 @@ pub fn parse_create_request(request: pb::CreateApiKeyRequest, now: DateTime<Utc>
     for (index, value) in scopes.iter().enumerate() {
         match scope_from_pb(*value) {
             Some(scope) => parsed.push(scope),
-            None => violations.add(format!("scopes[{index}]"), format!("{value} is not a valid scope (SCOPE_READ, SCOPE_IMPORT or SCOPE_ADMIN)")),
+            None => violations.add(
+                format!("scopes[{index}]"),
+                format!("{value} is not a valid scope (SCOPE_READ, SCOPE_IMPORT or SCOPE_ADMIN)"),
+            ),
         }
     }
     let expires_at = match expire_time.as_ref() {
@@ -73,7 +76,8 @@ pub fn parse_create_request(request: pb::CreateApiKeyRequest, now: DateTime<Utc>
 pub fn parse_key_id(id: &str) -> Result<Uuid, AdminError> {
     Uuid::parse_str(id.trim()).map_err(|_| {
         let mut violations = FieldViolations::new();
-        violations.add("id", if id.is_empty() { "must not be empty".to_owned() } else { format!("{id:?} is not a UUID") });
+        violations
+            .add("id", if id.is_empty() { "must not be empty".to_owned() } else { format!("{id:?} is not a UUID") });
         invalid(violations)
     })
 }
@@ -110,9 +114,10 @@ pub fn list_response(mut rows: Vec<ApiKeyRow>, request: &ListKeys) -> pb::ListAp
     let has_more = rows.len() > limit;
     rows.truncate(limit);
     let next_page_token = match rows.last() {
-        Some(last) if has_more => {
-            encode_page_token(&KeyCursor { created_at: last.created_at, id: last.id }, &list_filters(request.show_revoked))
-        }
+        Some(last) if has_more => encode_page_token(
+            &KeyCursor { created_at: last.created_at, id: last.id },
+            &list_filters(request.show_revoked),
+        ),
         _ => String::new(),
     };
     pb::ListApiKeysResponse { api_keys: rows.iter().map(api_key_to_pb).collect(), next_page_token }

@@ -50,4 +50,3 @@ impl From<AdminError> for tonic::Status {
         ApiError::from(error).into()
     }
 }
-

@@ -5,7 +5,10 @@ use medley_sdk::pb::{self, admin_service_server::AdminService};
 use tonic::{Request, Response, Status};
 
 use super::{AdminError, convert, keys, store};
-use crate::{app::AppState, proto_time::{to_duration, to_timestamp}};
+use crate::{
+    app::AppState,
+    proto_time::{to_duration, to_timestamp},
+};
 
 /// The AdminService implementation.
 #[derive(Clone)]
@@ -81,7 +84,8 @@ impl AdminService for AdminApi {
         let pb::RevokeApiKeyRequest { id } = request.into_inner();
         let id = convert::parse_key_id(&id)?;
         let mut conn = self.state.db.get().await.map_err(AdminError::from)?;
-        let row = store::revoke_key(&mut conn, id).await.map_err(AdminError::from)?.ok_or(AdminError::KeyNotFound(id))?;
+        let row =
+            store::revoke_key(&mut conn, id).await.map_err(AdminError::from)?.ok_or(AdminError::KeyNotFound(id))?;
         self.state.verifier.forget_key(id);
         tracing::info!(api_key.id = %id, "api key revoked");
         Ok(Response::new(pb::RevokeApiKeyResponse { api_key: Some(convert::api_key_to_pb(&row)) }))

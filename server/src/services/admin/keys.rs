@@ -5,7 +5,11 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use super::{AdminError, model::{ApiKeyRow, NewApiKey}, store};
+use super::{
+    AdminError,
+    model::{ApiKeyRow, NewApiKey},
+    store,
+};
 use crate::{
     auth::{Scope, secret},
     error::{ApiError, FieldViolations},
@@ -103,7 +107,9 @@ mod tests {
     #[test]
     fn normalises_scopes_and_name() {
         let now = Utc::now();
-        let spec = KeySpec::parse(" ci ", vec![Scope::Admin, Scope::Read, Scope::Admin], None, now, FieldViolations::new()).unwrap();
+        let spec =
+            KeySpec::parse(" ci ", vec![Scope::Admin, Scope::Read, Scope::Admin], None, now, FieldViolations::new())
+                .unwrap();
         assert_eq!(spec.name, "ci");
         assert_eq!(spec.scopes, [Scope::Read, Scope::Admin]);
     }

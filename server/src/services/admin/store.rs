@@ -10,11 +10,7 @@ use crate::db::schema::api_keys;
 
 /// Inserts a key and returns the stored row.
 pub async fn insert_key(conn: &mut AsyncPgConnection, key: NewApiKey<'_>) -> QueryResult<ApiKeyRow> {
-    diesel::insert_into(api_keys::table)
-        .values(key)
-        .returning(ApiKeyRow::as_returning())
-        .get_result(conn)
-        .await
+    diesel::insert_into(api_keys::table).values(key).returning(ApiKeyRow::as_returning()).get_result(conn).await
 }
 
 /// Finds a key by the SHA-256 of its secret.
@@ -59,11 +55,7 @@ pub async fn list_keys(
                 .or(api_keys::created_at.eq(cursor.created_at).and(api_keys::id.lt(cursor.id))),
         );
     }
-    query
-        .order((api_keys::created_at.desc(), api_keys::id.desc()))
-        .limit(limit)
-        .load(conn)
-        .await
+    query.order((api_keys::created_at.desc(), api_keys::id.desc())).limit(limit).load(conn).await
 }
 
 /// Revokes a key unless it is revoked already (the first revocation time is kept) and returns

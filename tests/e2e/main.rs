@@ -1,0 +1,14 @@
+//! End-to-end tests: one binary, one module per area. Each test starts its own server with its
+//! own database and Redis prefix (see the `medley-tests` harness).
+
+mod admin_bad_input;
+mod api_keys;
+mod auth;
+mod health;
+mod http_port;
+mod migrations;
+mod outages;
+mod reflection;
+mod server_info;
+mod startup;
+mod support;
