@@ -14,7 +14,9 @@ use crate::{
     config::Config,
     db::{self, DbPool},
     grpc, health, http_server,
+    jobs::{self, JobQueue, Registry, worker::Worker},
     metrics::Metrics,
+    progress::ProgressHub,
     redis::{self as medley_redis, keys::Keys},
 };
 
@@ -50,6 +52,12 @@ pub struct AppState {
     pub info: Arc<ServerInfo>,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
+    /// Event fan-out to watchers on every instance.
+    pub hub: Arc<ProgressHub>,
+    /// The durable job queue.
+    pub jobs: JobQueue,
+    /// Cancelled when the process shuts down; background tasks stop on it.
+    pub shutdown: CancellationToken,
 }
 
 impl AppState {
@@ -57,10 +65,16 @@ impl AppState {
     pub async fn connect(config: Config) -> anyhow::Result<Self> {
         db::prepare(&config).await?;
         let pool = db::build_pool(&config)?;
-        let redis = medley_redis::connect(&config).await?;
+        let (redis_client, redis) = medley_redis::connect(&config).await?;
         let verifier = KeyVerifier::new(pool.clone(), config.auth_cache_ttl());
+        let keys = Keys::new(config.redis_prefix.clone());
+        let shutdown = CancellationToken::new();
+        let hub = ProgressHub::start(redis_client, redis.clone(), keys.clone(), shutdown.clone()).await?;
         Ok(Self {
-            keys: Keys::new(config.redis_prefix.clone()),
+            jobs: JobQueue::new(pool.clone(), hub.clone()),
+            hub,
+            shutdown,
+            keys,
             config: Arc::new(config),
             db: pool,
             redis,
@@ -90,7 +104,8 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Asks the server to stop: it refuses new calls, finishes those in flight, then exits.
+    /// Asks the server to stop: it refuses new calls, finishes those in flight, lets running
+    /// jobs finish (or puts them back in the queue), then exits.
     pub fn shutdown(&self) {
         self.shutdown.cancel();
     }
@@ -101,14 +116,31 @@ impl RunningServer {
     }
 }
 
-/// Starts a server: connects, binds both listeners, and serves until [`RunningServer::shutdown`].
+/// Starts a server running the default job handlers: connects, binds both listeners, and serves
+/// until [`RunningServer::shutdown`].
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    start_with_jobs(config, jobs::default_registry()).await
+}
+
+/// Starts a server whose in-process worker (if `MEDLEY_WORKERS` > 0) runs `registry`.
+pub async fn start_with_jobs(config: Config, registry: Registry) -> anyhow::Result<RunningServer> {
     let state = AppState::connect(config).await?;
-    start_with_state(state).await
+    start_with_state(state, registry).await
+}
+
+/// Returns a worker over `state` running `registry` (not started).
+pub fn worker(state: &AppState, registry: Registry) -> Worker {
+    Worker::new(
+        state.jobs.clone(),
+        registry,
+        state.config.worker_config(),
+        format!("worker-{}", state.info.instance_id),
+        state.metrics.clone(),
+    )
 }
 
 /// Starts a server over an existing state.
-pub async fn start_with_state(state: AppState) -> anyhow::Result<RunningServer> {
+pub async fn start_with_state(state: AppState, registry: Registry) -> anyhow::Result<RunningServer> {
     let config = state.config.clone();
     let grpc_listener = TcpListener::bind(config.grpc_addr)
         .await
@@ -118,7 +150,7 @@ pub async fn start_with_state(state: AppState) -> anyhow::Result<RunningServer> 
         .with_context(|| format!("cannot listen for HTTP on {} (MEDLEY_HTTP_ADDR)", config.http_addr))?;
     let grpc_addr = grpc_listener.local_addr()?;
     let http_addr = http_listener.local_addr()?;
-    let shutdown = CancellationToken::new();
+    let shutdown = state.shutdown.clone();
 
     let (reporter, health_service) = tonic_health::server::health_reporter();
     // The first check runs before serving, so a health probe never sees an unknown service.
@@ -126,6 +158,7 @@ pub async fn start_with_state(state: AppState) -> anyhow::Result<RunningServer> 
     let health_task = tokio::spawn(health::watch(state.clone(), reporter, healthy, shutdown.clone()));
     let grpc_task = tokio::spawn(grpc::serve(state.clone(), health_service, grpc_listener, shutdown.clone()));
     let http_task = tokio::spawn(http_server::serve(state.clone(), http_listener, shutdown.clone()));
+    let worker_task = tokio::spawn(worker(&state, registry).run(shutdown.clone()));
     tracing::info!(grpc.addr = %grpc_addr, http.addr = %http_addr, instance.id = %state.info.instance_id, "medley serving");
 
     let token = shutdown.clone();
@@ -135,6 +168,7 @@ pub async fn start_with_state(state: AppState) -> anyhow::Result<RunningServer> 
         token.cancel();
         let http_result = http_task.await.context("http task panicked")?;
         health_task.await.context("health task panicked")?;
+        worker_task.await.context("worker task panicked")?;
         grpc_result.and(http_result)
     });
     Ok(RunningServer { grpc_addr, http_addr, state, shutdown, task })

@@ -15,6 +15,10 @@
 //! | `MEDLEY_REQUEST_TIMEOUT_MS` | `30000` | deadline of a call when the client sets none (not of streams) |
 //! | `MEDLEY_CONCURRENCY_LIMIT` | `1024` | calls handled at once; more wait |
 //! | `MEDLEY_AUTH_CACHE_TTL_MS` | `5000` | how long a verified API key is trusted without a database read |
+//! | `MEDLEY_WORKERS` | `8` | jobs this process runs at once; `0` runs no worker (`medley worker` then runs them) |
+//! | `MEDLEY_JOB_LEASE_MS` | `30000` | lease of a running job; a crashed worker's job is taken back after it |
+//! | `MEDLEY_JOB_POLL_MS` | `1000` | how often idle workers look for jobs when no notification arrives |
+//! | `MEDLEY_JOB_SHUTDOWN_GRACE_MS` | `10000` | time running jobs get to finish at shutdown before they are put back |
 //! | `MEDLEY_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `MEDLEY_LOG` | `info` | log filter, `tracing` syntax (e.g. `info,medley_server=debug`) |
 
@@ -79,6 +83,24 @@ pub struct Config {
     #[arg(long, env = "MEDLEY_AUTH_CACHE_TTL_MS", default_value_t = 5000, global = true)]
     pub auth_cache_ttl_ms: u64,
 
+    /// Jobs this process runs at once; 0 runs no worker in `medley serve`.
+    #[arg(long, env = "MEDLEY_WORKERS", default_value_t = 8, global = true)]
+    pub workers: u16,
+
+    /// Lease of a running job in milliseconds; a job whose worker stops renewing it is taken
+    /// back after this long.
+    #[arg(long, env = "MEDLEY_JOB_LEASE_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(300..), global = true)]
+    pub job_lease_ms: u64,
+
+    /// How often idle workers look for jobs when no notification arrives, in milliseconds.
+    #[arg(long, env = "MEDLEY_JOB_POLL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..), global = true)]
+    pub job_poll_ms: u64,
+
+    /// Milliseconds running jobs may finish after shutdown starts before they are put back in
+    /// the queue.
+    #[arg(long, env = "MEDLEY_JOB_SHUTDOWN_GRACE_MS", default_value_t = 10_000, global = true)]
+    pub job_shutdown_grace_ms: u64,
+
     /// Log output format.
     #[arg(long, env = "MEDLEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -125,6 +147,17 @@ impl Config {
         Duration::from_millis(self.auth_cache_ttl_ms)
     }
 
+    /// Returns the worker settings of this process.
+    pub fn worker_config(&self) -> crate::jobs::worker::WorkerConfig {
+        crate::jobs::worker::WorkerConfig {
+            slots: usize::from(self.workers),
+            lease: Duration::from_millis(self.job_lease_ms),
+            poll: Duration::from_millis(self.job_poll_ms),
+            shutdown_grace: Duration::from_millis(self.job_shutdown_grace_ms),
+            database_url: self.database_url.clone(),
+        }
+    }
+
     /// Returns `(variable, value)` pairs of the effective configuration with secrets redacted,
     /// for `medley config check` and the start-up log.
     pub fn redacted_entries(&self) -> Vec<(&'static str, String)> {
@@ -139,6 +172,10 @@ impl Config {
             ("MEDLEY_REQUEST_TIMEOUT_MS", self.request_timeout_ms.to_string()),
             ("MEDLEY_CONCURRENCY_LIMIT", self.concurrency_limit.to_string()),
             ("MEDLEY_AUTH_CACHE_TTL_MS", self.auth_cache_ttl_ms.to_string()),
+            ("MEDLEY_WORKERS", self.workers.to_string()),
+            ("MEDLEY_JOB_LEASE_MS", self.job_lease_ms.to_string()),
+            ("MEDLEY_JOB_POLL_MS", self.job_poll_ms.to_string()),
+            ("MEDLEY_JOB_SHUTDOWN_GRACE_MS", self.job_shutdown_grace_ms.to_string()),
             ("MEDLEY_LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
             ("MEDLEY_LOG", self.log.clone()),
         ]

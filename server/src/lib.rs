@@ -4,6 +4,7 @@
 //! - [`app`] — shared state and start-up; [`grpc`] and [`http_server`] — the two listeners.
 //! - [`config`] — `MEDLEY_*` settings; [`telemetry`] — logs; [`metrics`] — Prometheus.
 //! - [`db`] — PostgreSQL pool and migrations; [`redis`] — Redis connection and keys.
+//! - [`jobs`] — the durable job queue and workers; [`progress`] — event fan-out to watchers.
 //! - [`auth`] — API keys and scopes; [`error`] — the one mapping of failures to statuses.
 //! - [`services`] — one folder per gRPC service.
 //! - [`cli`] — the `medley` command line.
@@ -17,8 +18,10 @@ pub mod error;
 pub mod grpc;
 pub mod health;
 pub mod http_server;
+pub mod jobs;
 pub mod metrics;
 pub mod pagination;
+pub mod progress;
 pub mod proto_time;
 pub mod redis;
 pub mod services;

@@ -40,6 +40,26 @@ fn latency_histogram() -> Histogram {
     Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.0, 18))
 }
 
+/// Labels of a job kind and outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobLabels {
+    kind: String,
+    outcome: String,
+}
+
+/// Labels of a job kind.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: String,
+}
+
+/// Labels of queue depth.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DepthLabels {
+    kind: String,
+    state: String,
+}
+
 /// Every metric of the process.
 pub struct Metrics {
     registry: Registry,
@@ -48,6 +68,9 @@ pub struct Metrics {
     db_pool_size: Gauge,
     db_pool_available: Gauge,
     db_pool_waiting: Gauge,
+    job_attempts: Family<JobLabels, Counter>,
+    job_attempt_seconds: Family<KindLabels, Histogram, fn() -> Histogram>,
+    jobs: Family<DepthLabels, Gauge>,
 }
 
 impl Metrics {
@@ -68,7 +91,42 @@ impl Metrics {
         registry.register("db_pool_connections", "open PostgreSQL connections in the pool", db_pool_size.clone());
         registry.register("db_pool_available", "idle PostgreSQL connections in the pool", db_pool_available.clone());
         registry.register("db_pool_waiting", "tasks waiting for a PostgreSQL connection", db_pool_waiting.clone());
-        Arc::new(Self { registry, rpc_calls, rpc_seconds, db_pool_size, db_pool_available, db_pool_waiting })
+        let job_attempts = Family::<JobLabels, Counter>::default();
+        let job_attempt_seconds =
+            Family::<KindLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let jobs = Family::<DepthLabels, Gauge>::default();
+        registry.register(
+            "job_attempts",
+            "job attempts run by this process, by kind and outcome",
+            job_attempts.clone(),
+        );
+        registry.register("job_attempt_seconds", "run time of job attempts by kind", job_attempt_seconds.clone());
+        registry.register("jobs", "unfinished jobs in the queue by kind and state (all instances)", jobs.clone());
+        Arc::new(Self {
+            registry,
+            rpc_calls,
+            rpc_seconds,
+            db_pool_size,
+            db_pool_available,
+            db_pool_waiting,
+            job_attempts,
+            job_attempt_seconds,
+            jobs,
+        })
+    }
+
+    /// Records one finished job attempt.
+    pub fn record_job_attempt(&self, kind: &str, outcome: &str, duration: std::time::Duration) {
+        self.job_attempts.get_or_create(&JobLabels { kind: kind.to_owned(), outcome: outcome.to_owned() }).inc();
+        self.job_attempt_seconds.get_or_create(&KindLabels { kind: kind.to_owned() }).observe(duration.as_secs_f64());
+    }
+
+    /// Sets the queue depth gauges from a fresh count (states missing from it are zero).
+    pub fn set_queue_depth(&self, depth: &[(String, String, i64)]) {
+        self.jobs.clear();
+        for (kind, state, count) in depth {
+            self.jobs.get_or_create(&DepthLabels { kind: kind.clone(), state: state.clone() }).set(*count);
+        }
     }
 
     /// Renders every metric in the Prometheus text format, sampling the pool first.

@@ -16,4 +16,4 @@ pub mod server;
 pub use db::TestDb;
 pub use proxy::ChaosProxy;
 pub use redis::TestRedis;
-pub use server::{TestServer, TestServerBuilder};
+pub use server::{TestServer, TestServerBuilder, TestWorker};

@@ -1,15 +1,17 @@
 //! A real Medley server in-process on free ports, with its own database and Redis prefix.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use medley_sdk::Client;
 use medley_server::{
-    Config, RunningServer,
+    AppState, Config, RunningServer,
     auth::Scope,
     error::FieldViolations,
+    jobs::{Registry, default_registry},
     services::admin::keys::{KeySpec, create_key},
 };
+use tokio_util::sync::CancellationToken;
 
 use crate::{TestDb, TestRedis, redis::redis_url};
 
@@ -23,6 +25,8 @@ pub struct TestServerBuilder {
     database_url: Option<String>,
     redis_url: Option<String>,
     configure: Option<Configure>,
+    registry: Option<Registry>,
+    join: Option<(Arc<TestDb>, Arc<TestRedis>)>,
 }
 
 impl TestServerBuilder {
@@ -42,6 +46,18 @@ impl TestServerBuilder {
     /// Connects the server to this Redis URL instead of the default.
     pub fn redis_url(mut self, url: impl Into<String>) -> Self {
         self.redis_url = Some(url.into());
+        self
+    }
+
+    /// Runs these job handlers in the server's worker (default: Medley's own).
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Shares `other`'s database and Redis prefix: a second instance of the same deployment.
+    pub fn join(mut self, other: &TestServer) -> Self {
+        self.join = Some((other.db.clone(), other.redis.clone()));
         self
     }
 
@@ -65,18 +81,25 @@ impl TestServerBuilder {
         config.database_timeout_ms = 2000;
         config.redis_url = self.redis_url.take().unwrap_or_else(redis_url);
         config.redis_prefix = redis.prefix().to_owned();
+        // Quick wake-ups and short grace keep job tests fast; leases stay realistic unless a
+        // test shortens them.
+        config.job_poll_ms = 100;
+        config.job_shutdown_grace_ms = 500;
         if let Some(configure) = self.configure.take() {
             configure(&mut config);
         }
         config
     }
 
-    /// Creates the database and prefix and starts the server.
+    /// Creates the database and prefix (unless joining) and starts the server.
     pub async fn start(mut self) -> TestServer {
-        let db = TestDb::new().await;
-        let redis = TestRedis::new();
+        let (db, redis) = match self.join.take() {
+            Some(shared) => shared,
+            None => (Arc::new(TestDb::new().await), Arc::new(TestRedis::new())),
+        };
         let config = self.config(&db, &redis);
-        let server = medley_server::start(config.clone()).await.expect("test server starts");
+        let registry = self.registry.take().unwrap_or_else(default_registry);
+        let server = medley_server::app::start_with_jobs(config.clone(), registry).await.expect("test server starts");
         let url = format!("http://{}", server.grpc_addr);
         let mut test = TestServer { server: Some(server), url, admin_key: String::new(), config, redis, db };
         test.admin_key = test.create_key(&[Scope::Admin]).await;
@@ -85,9 +108,9 @@ impl TestServerBuilder {
 
     /// Returns the configuration `start` would use, with a fresh database and prefix, for tests
     /// that start the server themselves (start-up failures).
-    pub async fn prepare(mut self) -> (Config, TestDb, TestRedis) {
-        let db = TestDb::new().await;
-        let redis = TestRedis::new();
+    pub async fn prepare(mut self) -> (Config, Arc<TestDb>, Arc<TestRedis>) {
+        let db = Arc::new(TestDb::new().await);
+        let redis = Arc::new(TestRedis::new());
         let config = self.config(&db, &redis);
         (config, db, redis)
     }
@@ -103,10 +126,10 @@ pub struct TestServer {
     /// The configuration the server runs with.
     pub config: Config,
     // Field order matters: the server stops before its database is dropped.
-    /// The Redis prefix.
-    pub redis: TestRedis,
-    /// The database.
-    pub db: TestDb,
+    /// The Redis prefix (shared with joined instances).
+    pub redis: Arc<TestRedis>,
+    /// The database (shared with joined instances).
+    pub db: Arc<TestDb>,
 }
 
 impl TestServer {
@@ -154,6 +177,24 @@ impl TestServer {
         Client::connect(&self.url).await.expect("connect to test server")
     }
 
+    /// Returns the server's state (job queue, hub, pool) for tests that drive internals.
+    pub fn state(&self) -> &AppState {
+        &self.running().state
+    }
+
+    /// Starts a worker of its own (its own pool and Redis connection, as another process would
+    /// have) on this server's database, running `registry` with this server's settings changed
+    /// by `configure`.
+    pub async fn spawn_worker(&self, registry: Registry, configure: impl FnOnce(&mut Config)) -> TestWorker {
+        let mut config = self.config.clone();
+        config.workers = config.workers.max(1);
+        configure(&mut config);
+        let state = AppState::connect(config).await.expect("worker connects");
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(medley_server::app::worker(&state, registry).run(stop.clone()));
+        TestWorker { state, stop, task: Some(task) }
+    }
+
     /// Stops the server and waits until it has stopped.
     pub async fn stop(&mut self) {
         if let Some(server) = self.server.take() {
@@ -180,6 +221,39 @@ fn replace_authority(url: &str, addr: SocketAddr) -> String {
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     let userinfo = authority.rsplit_once('@').map(|(user, _)| format!("{user}@")).unwrap_or_default();
     format!("{scheme}://{userinfo}{addr}/{path}")
+}
+
+/// A worker running apart from any server, like a `medley worker` process.
+pub struct TestWorker {
+    /// Its state.
+    pub state: AppState,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestWorker {
+    /// Kills the worker at once, like SIGKILL: running jobs are abandoned with their leases.
+    pub fn kill(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        self.state.shutdown.cancel();
+    }
+
+    /// Stops the worker gracefully and waits for it.
+    pub async fn stop(&mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), task).await.expect("worker stops").expect("worker task");
+        }
+        self.state.shutdown.cancel();
+    }
+}
+
+impl Drop for TestWorker {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 fn chrono_now() -> chrono::DateTime<chrono::Utc> {

@@ -1,5 +1,6 @@
 //! The `medley` command line: `serve` (default), `migrate`, `keys`, `config check`.
 
+mod jobs;
 mod keys;
 
 use clap::{Parser, Subcommand};
@@ -20,11 +21,17 @@ struct Cli {
 enum Command {
     /// Serve gRPC and HTTP (the default): creates and migrates the database first.
     Serve,
+    /// Run job workers only (no gRPC or HTTP), until SIGINT or SIGTERM; scale workers out with
+    /// more of these.
+    Worker,
     /// Create the database if missing and run pending migrations, then exit.
     Migrate,
     /// Manage API keys directly in the database (works with or without a running server).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Operate the job queue.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -54,6 +61,8 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(command) => keys::run(&cli.config, command).await,
+        Command::Jobs(command) => jobs::run(cli.config, command).await,
+        Command::Worker => worker(cli.config).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", cli.config);
             Ok(())
@@ -71,6 +80,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     server.shutdown();
     server.wait().await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+async fn worker(mut config: Config) -> anyhow::Result<()> {
+    if config.workers == 0 {
+        // `MEDLEY_WORKERS=0` is how `medley serve` is told to leave jobs to dedicated workers;
+        // here it would make a worker that runs nothing.
+        config.workers = 8;
+    }
+    let state = crate::AppState::connect(config).await?;
+    let worker = crate::app::worker(&state, crate::jobs::default_registry());
+    let shutdown = state.shutdown.clone();
+    let task = tokio::spawn(worker.run(shutdown.clone()));
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing running jobs");
+    shutdown.cancel();
+    task.await?;
     Ok(())
 }
 

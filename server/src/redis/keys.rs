@@ -9,12 +9,15 @@
 pub enum Namespace {
     /// Liveness marks of server instances (`instance:{id}`).
     Instance,
+    /// Pub/sub channels of the progress hub (`events:{topic}`).
+    Events,
 }
 
 impl Namespace {
     fn as_str(self) -> &'static str {
         match self {
             Self::Instance => "instance",
+            Self::Events => "events",
         }
     }
 }
@@ -46,6 +49,21 @@ impl Keys {
         self.key(Namespace::Instance, &[instance_id])
     }
 
+    /// Returns the pub/sub channel of an event topic.
+    pub fn events(&self, topic: &str) -> String {
+        self.key(Namespace::Events, &[topic])
+    }
+
+    /// Returns the pattern matching every event channel.
+    pub fn events_pattern(&self) -> String {
+        self.key(Namespace::Events, &["*"])
+    }
+
+    /// Returns the topic of an event channel of this prefix.
+    pub fn event_topic<'a>(&self, channel: &'a str) -> Option<&'a str> {
+        channel.strip_prefix(&self.prefix)?.strip_prefix(":events:")
+    }
+
     fn key(&self, namespace: Namespace, parts: &[&str]) -> String {
         let mut key = format!("{}:{}", self.prefix, namespace.as_str());
         for part in parts {
@@ -67,5 +85,7 @@ mod tests {
         assert_eq!(a.instance("x"), "a:instance:x");
         assert!(!b.instance("x").starts_with(&format!("{}:", a.prefix())));
         assert_eq!(a.all_pattern(), "a:*");
+        assert_eq!(a.event_topic(&a.events("jobs")), Some("jobs"));
+        assert_eq!(a.event_topic(&b.events("jobs")), None);
     }
 }

@@ -10,8 +10,9 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use crate::config::{Config, redact_url_password};
 
 /// Opens the connection manager and checks Redis answers, with an error that names the URL and
-/// how to fix it. After start, the manager reconnects on its own.
-pub async fn connect(config: &Config) -> anyhow::Result<ConnectionManager> {
+/// how to fix it. After start, the manager reconnects on its own. The client is returned too,
+/// for pub/sub connections.
+pub async fn connect(config: &Config) -> anyhow::Result<(::redis::Client, ConnectionManager)> {
     let shown = redact_url_password(&config.redis_url);
     let hint = "hint: start Redis or point MEDLEY_REDIS_URL (or --redis-url) at a running server";
     let client = ::redis::Client::open(config.redis_url.as_str())
@@ -22,7 +23,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<ConnectionManager> {
         .set_response_timeout(Some(timeout))
         .set_number_of_retries(2);
     let mut manager =
-        match tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, manager_config)).await {
+        match tokio::time::timeout(timeout, ConnectionManager::new_with_config(client.clone(), manager_config)).await {
             Ok(Ok(manager)) => manager,
             Ok(Err(error)) => anyhow::bail!("cannot connect to Redis at {shown}: {error}\n{hint}"),
             Err(_) => anyhow::bail!("cannot connect to Redis at {shown}: no answer within 5 s\n{hint}"),
@@ -30,7 +31,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<ConnectionManager> {
     ping(&mut manager)
         .await
         .map_err(|error| anyhow::anyhow!("Redis at {shown} does not answer PING: {error}\n{hint}"))?;
-    Ok(manager)
+    Ok((client, manager))
 }
 
 /// Sends `PING`, for health checks.

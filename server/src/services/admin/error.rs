@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::error::{ApiError, InfraError};
+use crate::error::{ApiError, ErrorCode, InfraError};
 
 /// Everything AdminService can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +14,18 @@ pub enum AdminError {
     /// No API key has this id.
     #[error("api key {0} not found")]
     KeyNotFound(Uuid),
+    /// No job has this id.
+    #[error("job {0} not found")]
+    JobNotFound(i64),
+    /// No schedule has this name.
+    #[error("schedule {0} not found")]
+    ScheduleNotFound(String),
+    /// The job is in a state the operation does not apply to.
+    #[error("job {id} is {state}: {why}")]
+    JobState { id: i64, state: &'static str, why: &'static str },
+    /// A live job already holds the dedupe key of the job to retry.
+    #[error("another live job holds the dedupe key of job {0}")]
+    DedupeKeyTaken(i64),
     /// The operating system's random source failed.
     #[error("cannot generate a secret: {0}")]
     Randomness(String),
@@ -39,6 +51,11 @@ impl From<AdminError> for ApiError {
         match error {
             AdminError::Invalid(api_error) => api_error,
             AdminError::KeyNotFound(id) => ApiError::not_found("api_key", &id.to_string()),
+            AdminError::JobNotFound(id) => ApiError::not_found("job", &id.to_string()),
+            AdminError::ScheduleNotFound(name) => ApiError::not_found("schedule", &name),
+            AdminError::JobState { id, .. } | AdminError::DedupeKeyTaken(id) => {
+                ApiError::new(ErrorCode::FailedPrecondition, error.to_string()).with_resource("job", &id.to_string())
+            }
             AdminError::Randomness(_) => ApiError::internal(&error),
             AdminError::Infra(infra) => infra.into(),
         }

@@ -4,7 +4,7 @@ use chrono::Utc;
 use medley_sdk::pb::{self, admin_service_server::AdminService};
 use tonic::{Request, Response, Status};
 
-use super::{AdminError, convert, keys, store};
+use super::{AdminError, convert, jobs, keys, store, watch};
 use crate::{
     app::AppState,
     proto_time::{to_duration, to_timestamp},
@@ -89,5 +89,63 @@ impl AdminService for AdminApi {
         self.state.verifier.forget_key(id);
         tracing::info!(api_key.id = %id, "api key revoked");
         Ok(Response::new(pb::RevokeApiKeyResponse { api_key: Some(convert::api_key_to_pb(&row)) }))
+    }
+
+    async fn list_jobs(&self, request: Request<pb::ListJobsRequest>) -> Result<Response<pb::ListJobsResponse>, Status> {
+        Ok(Response::new(jobs::list_jobs(&self.state, request.into_inner()).await?))
+    }
+
+    async fn get_job(&self, request: Request<pb::GetJobRequest>) -> Result<Response<pb::GetJobResponse>, Status> {
+        Ok(Response::new(jobs::get_job(&self.state, request.into_inner()).await?))
+    }
+
+    async fn retry_job(&self, request: Request<pb::RetryJobRequest>) -> Result<Response<pb::RetryJobResponse>, Status> {
+        Ok(Response::new(jobs::retry_job(&self.state, request.into_inner()).await?))
+    }
+
+    async fn cancel_job(
+        &self,
+        request: Request<pb::CancelJobRequest>,
+    ) -> Result<Response<pb::CancelJobResponse>, Status> {
+        Ok(Response::new(jobs::cancel_job(&self.state, request.into_inner()).await?))
+    }
+
+    async fn enqueue_canary_job(
+        &self,
+        request: Request<pb::EnqueueCanaryJobRequest>,
+    ) -> Result<Response<pb::EnqueueCanaryJobResponse>, Status> {
+        Ok(Response::new(jobs::enqueue_canary(&self.state, request.into_inner()).await?))
+    }
+
+    async fn list_schedules(
+        &self,
+        _request: Request<pb::ListSchedulesRequest>,
+    ) -> Result<Response<pb::ListSchedulesResponse>, Status> {
+        Ok(Response::new(jobs::list_schedules(&self.state).await?))
+    }
+
+    async fn pause_schedule(
+        &self,
+        request: Request<pb::PauseScheduleRequest>,
+    ) -> Result<Response<pb::PauseScheduleResponse>, Status> {
+        let schedule = jobs::set_schedule_paused(&self.state, &request.into_inner().name, true).await?;
+        Ok(Response::new(pb::PauseScheduleResponse { schedule: Some(schedule) }))
+    }
+
+    async fn resume_schedule(
+        &self,
+        request: Request<pb::ResumeScheduleRequest>,
+    ) -> Result<Response<pb::ResumeScheduleResponse>, Status> {
+        let schedule = jobs::set_schedule_paused(&self.state, &request.into_inner().name, false).await?;
+        Ok(Response::new(pb::ResumeScheduleResponse { schedule: Some(schedule) }))
+    }
+
+    type WatchJobsStream = watch::WatchJobsStream;
+
+    async fn watch_jobs(
+        &self,
+        request: Request<pb::WatchJobsRequest>,
+    ) -> Result<Response<Self::WatchJobsStream>, Status> {
+        Ok(Response::new(watch::watch_jobs(&self.state, request.into_inner()).await?))
     }
 }

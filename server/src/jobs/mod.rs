@@ -1,0 +1,31 @@
+//! Durable jobs: a queue in PostgreSQL that every long operation runs on.
+//!
+//! - [`queue::JobQueue`] — enqueue, cancel, retry, get; every change is published to watchers.
+//! - [`worker::Worker`] — claims with `FOR UPDATE SKIP LOCKED`, leases, retries with backoff,
+//!   dead after `max_attempts`, LISTEN/NOTIFY wake-ups with polling as fallback.
+//! - [`schedule`] — cron schedules stored in the database, each tick fired once across
+//!   instances.
+//! - [`handler`] — the [`handler::JobHandler`] trait kinds implement (idempotent by contract)
+//!   and the registry; [`canary`] is the kind ops use to check workers end to end.
+//! - [`store`] — the SQL; [`model`] — rows; [`convert`] — proto messages; [`progress`] —
+//!   coalesced progress reports.
+
+pub mod backoff;
+pub mod canary;
+pub mod convert;
+pub mod handler;
+pub mod model;
+pub mod progress;
+pub mod queue;
+pub mod schedule;
+pub mod store;
+pub mod worker;
+
+pub use handler::{JobContext, JobError, JobHandler, Registry};
+pub use model::{JobRow, JobState, NewJob};
+pub use queue::JobQueue;
+
+/// The handlers every Medley process runs.
+pub fn default_registry() -> Registry {
+    Registry::new().register(canary::CanaryHandler)
+}

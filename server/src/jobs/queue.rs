@@ -1,0 +1,84 @@
+//! The job queue as the rest of the server uses it: every change goes to the database, then out
+//! to watchers through the progress hub. A failed publish only delays watchers until their next
+//! snapshot; the database stays the truth.
+
+use std::sync::Arc;
+
+use prost::Message as _;
+
+use super::{
+    convert::job_to_pb,
+    model::{JobRow, NewJob},
+    store,
+};
+use crate::{db::DbPool, error::InfraError, progress::ProgressHub};
+
+/// The hub topic of job changes.
+pub const JOBS_TOPIC: &str = "jobs";
+
+/// Database pool plus event fan-out. Cheap to clone.
+#[derive(Clone)]
+pub struct JobQueue {
+    db: DbPool,
+    hub: Arc<ProgressHub>,
+}
+
+impl JobQueue {
+    /// A queue over `db` publishing through `hub`.
+    pub fn new(db: DbPool, hub: Arc<ProgressHub>) -> Self {
+        Self { db, hub }
+    }
+
+    /// Returns the pool.
+    pub fn db(&self) -> &DbPool {
+        &self.db
+    }
+
+    /// Returns the hub.
+    pub fn hub(&self) -> &Arc<ProgressHub> {
+        &self.hub
+    }
+
+    /// Enqueues a job, or returns the live job with the same dedupe key (flag `false`).
+    pub async fn enqueue(&self, job: &NewJob) -> Result<(JobRow, bool), InfraError> {
+        let mut conn = self.db.get().await?;
+        let (row, created) = store::insert_job(&mut conn, job).await?;
+        if created {
+            self.publish(&row).await;
+        }
+        Ok((row, created))
+    }
+
+    /// Cancels a job (see [`store::cancel_job`]).
+    pub async fn cancel(&self, id: i64) -> Result<Option<JobRow>, InfraError> {
+        let mut conn = self.db.get().await?;
+        let row = store::cancel_job(&mut conn, id).await?;
+        if let Some(row) = &row {
+            self.publish(row).await;
+        }
+        Ok(row)
+    }
+
+    /// Queues a dead or cancelled job again (see [`store::requeue_job`]).
+    pub async fn requeue(&self, id: i64) -> Result<Option<JobRow>, InfraError> {
+        let mut conn = self.db.get().await?;
+        let row = store::requeue_job(&mut conn, id).await?;
+        if let Some(row) = &row {
+            self.publish(row).await;
+        }
+        Ok(row)
+    }
+
+    /// Finds a job.
+    pub async fn get(&self, id: i64) -> Result<Option<JobRow>, InfraError> {
+        let mut conn = self.db.get().await?;
+        Ok(store::find_job(&mut conn, id).await?)
+    }
+
+    /// Sends a job's current state to every watcher.
+    pub async fn publish(&self, row: &JobRow) {
+        if let Err(error) = self.hub.publish(JOBS_TOPIC, job_to_pb(row).encode_to_vec()).await {
+            tracing::warn!(job.id = row.id, %error, "cannot publish job change");
+        }
+    }
+}

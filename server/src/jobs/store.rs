@@ -1,0 +1,398 @@
+//! SQL of the job queue. Every state change of a running job is guarded by the worker id and
+//! attempt number, so a worker that lost its lease can never overwrite the new holder's work.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    dsl::now,
+    prelude::*,
+    sql_query,
+    sql_types::{Array, BigInt, Bool, Double, Integer, Jsonb, Nullable, Text, Timestamptz},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+
+use super::model::{JobRow, JobState, NewJob, ScheduleRow};
+use crate::db::schema::{job_schedules, jobs};
+
+/// States in which a job holds its dedupe key.
+const LIVE_STATES: [&str; 3] = ["queued", "running", "retrying"];
+
+fn secs(duration: Duration) -> f64 {
+    duration.as_secs_f64()
+}
+
+/// Inserts a job, or returns the live job with the same kind and dedupe key. The flag says
+/// whether a new job was inserted.
+pub async fn insert_job(conn: &mut AsyncPgConnection, job: &NewJob) -> QueryResult<(JobRow, bool)> {
+    // The live job can finish between a conflicting insert and the lookup; a few rounds settle
+    // it.
+    for _ in 0..5 {
+        let inserted = diesel::insert_into(jobs::table)
+            .values(job)
+            .on_conflict_do_nothing()
+            .returning(JobRow::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+        if let Some(row) = inserted {
+            return Ok((row, true));
+        }
+        let Some(key) = &job.dedupe_key else { break };
+        let live = jobs::table
+            .filter(jobs::kind.eq(&job.kind))
+            .filter(jobs::dedupe_key.eq(key))
+            .filter(jobs::state.eq_any(LIVE_STATES))
+            .select(JobRow::as_select())
+            .first(conn)
+            .await
+            .optional()?;
+        if let Some(row) = live {
+            return Ok((row, false));
+        }
+    }
+    Err(diesel::result::Error::RollbackTransaction)
+}
+
+/// Claims up to `limit` runnable jobs of `kind` for `worker`, highest priority first, and
+/// starts a lease of `lease` on each.
+pub async fn claim_jobs(
+    conn: &mut AsyncPgConnection,
+    worker: &str,
+    kind: &str,
+    limit: i64,
+    lease: Duration,
+) -> QueryResult<Vec<JobRow>> {
+    sql_query(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, \
+                lease_expires_at = now() + make_interval(secs => $2), started_at = now(), \
+                updated_at = now() \
+          WHERE id IN (SELECT id FROM jobs \
+                        WHERE state IN ('queued', 'retrying') AND run_at <= now() AND kind = $3 \
+                        ORDER BY priority DESC, run_at, id \
+                        LIMIT $4 FOR UPDATE SKIP LOCKED) \
+         RETURNING *",
+    )
+    .bind::<Text, _>(worker)
+    .bind::<Double, _>(secs(lease))
+    .bind::<Text, _>(kind)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// The answer of a lease renewal for one job.
+#[derive(Debug, QueryableByName)]
+pub struct Renewal {
+    /// Job id.
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// Whether cancellation was asked.
+    #[diesel(sql_type = Bool)]
+    pub cancel_requested: bool,
+}
+
+/// Renews the leases `worker` holds on `ids`; jobs missing from the answer were lost (reaped
+/// after a stall) and must not be finished by this worker.
+pub async fn renew_leases(
+    conn: &mut AsyncPgConnection,
+    worker: &str,
+    ids: &[i64],
+    lease: Duration,
+) -> QueryResult<Vec<Renewal>> {
+    sql_query(
+        "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3) \
+          WHERE id = ANY($2) AND locked_by = $1 AND state = 'running' \
+         RETURNING id, cancel_requested",
+    )
+    .bind::<Text, _>(worker)
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<Double, _>(secs(lease))
+    .load(conn)
+    .await
+}
+
+/// How an attempt ended.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// Succeeded with this result.
+    Succeeded(Value),
+    /// Failed; retried at the given time, or dead when `None`.
+    Failed { error: String, retry_at: Option<DateTime<Utc>> },
+    /// Stopped because cancellation was asked.
+    Cancelled,
+    /// Put back in the queue without using up the attempt (worker shutting down).
+    Released,
+}
+
+/// Records the end of attempt `attempt` of job `id` held by `worker`, with the last progress
+/// the handler reported. Returns the job, or `None` if the worker no longer holds it.
+pub async fn finish_attempt(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    worker: &str,
+    attempt: i32,
+    outcome: &Outcome,
+    progress: Option<&Value>,
+) -> QueryResult<Option<JobRow>> {
+    let (state, result, error, run_at, attempts_delta) = match outcome {
+        Outcome::Succeeded(result) => (JobState::Succeeded, Some(result.clone()), None, None, 0),
+        Outcome::Failed { error, retry_at: Some(at) } => (JobState::Retrying, None, Some(error.clone()), Some(*at), 0),
+        Outcome::Failed { error, retry_at: None } => (JobState::Dead, None, Some(error.clone()), None, 0),
+        Outcome::Cancelled => (JobState::Cancelled, None, None, None, 0),
+        Outcome::Released => (JobState::Queued, None, None, None, 1),
+    };
+    sql_query(
+        "UPDATE jobs SET state = $4, result = COALESCE($5, result), last_error = COALESCE($6, last_error), \
+                run_at = COALESCE($7, run_at), attempts = attempts - $8, progress = COALESCE($9, progress), \
+                locked_by = NULL, lease_expires_at = NULL, updated_at = now(), \
+                finished_at = CASE WHEN $4 IN ('succeeded', 'dead', 'cancelled') THEN now() END \
+          WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND state = 'running' \
+         RETURNING *",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(worker)
+    .bind::<Integer, _>(attempt)
+    .bind::<Text, _>(state.as_str())
+    .bind::<Nullable<Jsonb>, _>(result)
+    .bind::<Nullable<Text>, _>(error)
+    .bind::<Nullable<Timestamptz>, _>(run_at)
+    .bind::<Integer, _>(attempts_delta)
+    .bind::<Nullable<Jsonb>, _>(progress)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Stores the latest progress of a running job held by `worker`.
+pub async fn update_progress(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    worker: &str,
+    progress: &Value,
+) -> QueryResult<Option<JobRow>> {
+    diesel::update(jobs::table.find(id).filter(jobs::locked_by.eq(worker)).filter(jobs::state.eq("running")))
+        .set((jobs::progress.eq(progress), jobs::updated_at.eq(now)))
+        .returning(JobRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// Takes back jobs whose worker let its lease expire (crashed or stalled): they are retried, or
+/// dead when out of attempts, or cancelled when cancellation was asked.
+pub async fn reap_expired_leases(conn: &mut AsyncPgConnection) -> QueryResult<Vec<JobRow>> {
+    sql_query(
+        "UPDATE jobs SET \
+                state = CASE WHEN cancel_requested THEN 'cancelled' \
+                             WHEN attempts >= max_attempts THEN 'dead' ELSE 'retrying' END, \
+                last_error = 'the worker running it stopped renewing its lease (crashed or stalled)', \
+                run_at = now(), locked_by = NULL, lease_expires_at = NULL, updated_at = now(), \
+                finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN now() END \
+          WHERE state = 'running' AND lease_expires_at < now() \
+         RETURNING *",
+    )
+    .load(conn)
+    .await
+}
+
+/// Cancels a job: queued or retrying ones at once, running ones by asking their worker (and
+/// waking it through NOTIFY). Returns the job, or `None` if it does not exist.
+pub async fn cancel_job(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<JobRow>> {
+    let changed: Option<JobRow> = sql_query(
+        "UPDATE jobs SET \
+                cancel_requested = cancel_requested OR state = 'running', \
+                finished_at = CASE WHEN state = 'running' THEN finished_at ELSE now() END, \
+                state = CASE WHEN state = 'running' THEN 'running' ELSE 'cancelled' END, \
+                updated_at = now() \
+          WHERE id = $1 AND state IN ('queued', 'retrying', 'running') \
+         RETURNING *",
+    )
+    .bind::<BigInt, _>(id)
+    .get_result(conn)
+    .await
+    .optional()?;
+    match changed {
+        Some(row) => {
+            if row.state() == JobState::Running {
+                sql_query("SELECT pg_notify('medley_jobs_cancel', $1)")
+                    .bind::<Text, _>(id.to_string())
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(Some(row))
+        }
+        None => find_job(conn, id).await,
+    }
+}
+
+/// Queues a dead or cancelled job again with a fresh attempt budget. Returns the job as it is
+/// after the call, or `None` if it does not exist.
+pub async fn requeue_job(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<JobRow>> {
+    let changed = diesel::update(jobs::table.find(id).filter(jobs::state.eq_any(["dead", "cancelled"])))
+        .set((
+            jobs::state.eq("queued"),
+            jobs::attempts.eq(0),
+            jobs::run_at.eq(now),
+            jobs::finished_at.eq(None::<DateTime<Utc>>),
+            jobs::cancel_requested.eq(false),
+            jobs::updated_at.eq(now),
+        ))
+        .returning(JobRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    match changed {
+        Some(row) => Ok(Some(row)),
+        None => find_job(conn, id).await,
+    }
+}
+
+/// Finds a job.
+pub async fn find_job(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<JobRow>> {
+    jobs::table.find(id).select(JobRow::as_select()).first(conn).await.optional()
+}
+
+/// Lists jobs newest first, filtered by kinds and states (empty = all), before id `before`.
+pub async fn list_jobs(
+    conn: &mut AsyncPgConnection,
+    kinds: &[String],
+    states: &[JobState],
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<JobRow>> {
+    let mut query = jobs::table.select(JobRow::as_select()).into_boxed();
+    if !kinds.is_empty() {
+        query = query.filter(jobs::kind.eq_any(kinds));
+    }
+    if !states.is_empty() {
+        query = query.filter(jobs::state.eq_any(states.iter().map(|s| s.as_str())));
+    }
+    if let Some(before) = before {
+        query = query.filter(jobs::id.lt(before));
+    }
+    query.order(jobs::id.desc()).limit(limit).load(conn).await
+}
+
+/// Lists the newest unfinished jobs of `kinds` (all when empty).
+pub async fn list_unfinished_jobs(
+    conn: &mut AsyncPgConnection,
+    kinds: &[String],
+    limit: i64,
+) -> QueryResult<Vec<JobRow>> {
+    list_jobs(conn, kinds, &[JobState::Queued, JobState::Running, JobState::Retrying], None, limit).await
+}
+
+/// Queue depth by kind and state.
+#[derive(Debug, QueryableByName)]
+pub struct Depth {
+    /// Kind.
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    /// State.
+    #[diesel(sql_type = Text)]
+    pub state: String,
+    /// Jobs.
+    #[diesel(sql_type = BigInt)]
+    pub jobs: i64,
+}
+
+/// Counts unfinished jobs by kind and state (finished ones grow without bound and are not
+/// queue depth).
+pub async fn count_unfinished_jobs(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Depth>> {
+    sql_query(
+        "SELECT kind, state, count(*) AS jobs FROM jobs \
+          WHERE state IN ('queued', 'running', 'retrying') GROUP BY kind, state",
+    )
+    .load(conn)
+    .await
+}
+
+/// Creates a schedule or updates its kind, cron and payload; a changed cron moves its next
+/// tick, and its paused flag is kept.
+pub async fn upsert_schedule(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    kind: &str,
+    cron: &str,
+    payload: &Value,
+    next_run_at: DateTime<Utc>,
+) -> QueryResult<ScheduleRow> {
+    sql_query(
+        "INSERT INTO job_schedules (name, kind, cron, payload, next_run_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, payload = EXCLUDED.payload, cron = EXCLUDED.cron, \
+                next_run_at = CASE WHEN job_schedules.cron = EXCLUDED.cron THEN job_schedules.next_run_at \
+                                   ELSE EXCLUDED.next_run_at END, \
+                updated_at = now() \
+         RETURNING name",
+    )
+    .bind::<Text, _>(name)
+    .bind::<Text, _>(kind)
+    .bind::<Text, _>(cron)
+    .bind::<Jsonb, _>(payload)
+    .bind::<Timestamptz, _>(next_run_at)
+    .execute(conn)
+    .await?;
+    job_schedules::table.find(name).select(ScheduleRow::as_select()).first(conn).await
+}
+
+/// Lists schedules by name.
+pub async fn list_schedules(conn: &mut AsyncPgConnection) -> QueryResult<Vec<ScheduleRow>> {
+    job_schedules::table.select(ScheduleRow::as_select()).order(job_schedules::name).load(conn).await
+}
+
+/// Pauses or resumes a schedule; resuming sets its next tick. `None` if it does not exist.
+pub async fn set_schedule_paused(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    paused: bool,
+    next_run_at: Option<DateTime<Utc>>,
+) -> QueryResult<Option<ScheduleRow>> {
+    let row = diesel::update(job_schedules::table.find(name))
+        .set((job_schedules::paused.eq(paused), job_schedules::updated_at.eq(now)))
+        .returning(ScheduleRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    match (row, next_run_at) {
+        (Some(_), Some(at)) => diesel::update(job_schedules::table.find(name))
+            .set(job_schedules::next_run_at.eq(at))
+            .returning(ScheduleRow::as_returning())
+            .get_result(conn)
+            .await
+            .optional(),
+        (row, _) => Ok(row),
+    }
+}
+
+/// Locks the schedules due now that no other instance is firing (call inside a transaction).
+pub async fn lock_due_schedules(conn: &mut AsyncPgConnection) -> QueryResult<Vec<ScheduleRow>> {
+    job_schedules::table
+        .filter(job_schedules::paused.eq(false))
+        .filter(job_schedules::next_run_at.le(now))
+        .select(ScheduleRow::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}
+
+/// Records that a schedule fired its tick `fired_at` as job `job_id`, with its next tick.
+pub async fn record_schedule_tick(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    fired_at: DateTime<Utc>,
+    job_id: i64,
+    next_run_at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(job_schedules::table.find(name))
+        .set((
+            job_schedules::last_run_at.eq(fired_at),
+            job_schedules::last_job_id.eq(job_id),
+            job_schedules::next_run_at.eq(next_run_at),
+            job_schedules::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+}
