@@ -187,7 +187,9 @@ impl TestServer {
     /// by `configure`.
     pub async fn spawn_worker(&self, registry: Registry, configure: impl FnOnce(&mut Config)) -> TestWorker {
         let mut config = self.config.clone();
-        config.workers = config.workers.max(1);
+        if config.workers == 0 {
+            config.workers = 8;
+        }
         configure(&mut config);
         let state = AppState::connect(config).await.expect("worker connects");
         let stop = CancellationToken::new();

@@ -49,6 +49,17 @@ impl JobQueue {
         Ok((row, created))
     }
 
+    /// Enqueues many jobs at once (jobs whose dedupe key is live are skipped) and returns the
+    /// inserted ones.
+    pub async fn enqueue_many(&self, new_jobs: &[NewJob]) -> Result<Vec<JobRow>, InfraError> {
+        let mut conn = self.db.get().await?;
+        let rows = store::insert_jobs(&mut conn, new_jobs).await?;
+        for row in &rows {
+            self.publish(row).await;
+        }
+        Ok(rows)
+    }
+
     /// Cancels a job (see [`store::cancel_job`]).
     pub async fn cancel(&self, id: i64) -> Result<Option<JobRow>, InfraError> {
         let mut conn = self.db.get().await?;

@@ -55,6 +55,17 @@ pub async fn insert_job(conn: &mut AsyncPgConnection, job: &NewJob) -> QueryResu
     Err(diesel::result::Error::RollbackTransaction)
 }
 
+/// Inserts many jobs in one statement; a job whose dedupe key is live already is skipped.
+/// Returns the inserted jobs.
+pub async fn insert_jobs(conn: &mut AsyncPgConnection, new_jobs: &[NewJob]) -> QueryResult<Vec<JobRow>> {
+    diesel::insert_into(jobs::table)
+        .values(new_jobs)
+        .on_conflict_do_nothing()
+        .returning(JobRow::as_returning())
+        .get_results(conn)
+        .await
+}
+
 /// Claims up to `limit` runnable jobs of `kind` for `worker`, highest priority first, and
 /// starts a lease of `lease` on each.
 pub async fn claim_jobs(

@@ -59,6 +59,12 @@ impl ProgressHub {
         self.lock().entry(topic.to_owned()).or_insert_with(|| broadcast::channel(TOPIC_CAPACITY).0).subscribe()
     }
 
+    /// Returns how many messages of `topic` are held for the slowest local watcher (at most
+    /// [`TOPIC_CAPACITY`]).
+    pub fn backlog(&self, topic: &str) -> usize {
+        self.lock().get(topic).map_or(0, broadcast::Sender::len)
+    }
+
     /// Returns a receiver that changes whenever messages may have been lost (Redis reconnect).
     pub fn resyncs(&self) -> watch::Receiver<u64> {
         self.resync.subscribe()
