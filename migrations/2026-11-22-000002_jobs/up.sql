@@ -31,9 +31,9 @@ CREATE UNIQUE INDEX jobs_live_dedupe_key_idx ON jobs (kind, dedupe_key)
 CREATE INDEX jobs_ready_idx ON jobs (priority DESC, run_at, id) WHERE state IN ('queued', 'retrying');
 -- Leases to reap.
 CREATE INDEX jobs_running_lease_idx ON jobs (lease_expires_at) WHERE state = 'running';
--- Listings by kind and state, newest first.
+-- Listings by kind (and state), newest first. Every index costs a write per state change
+-- (state changes are never HOT updates), so listings by state alone scan the primary key.
 CREATE INDEX jobs_kind_state_id_idx ON jobs (kind, state, id DESC);
-CREATE INDEX jobs_state_id_idx ON jobs (state, id DESC);
 
 CREATE FUNCTION jobs_notify_ready() RETURNS trigger AS $$
 BEGIN

@@ -7,11 +7,13 @@
 //!   instances.
 //! - [`handler`] — the [`handler::JobHandler`] trait kinds implement (idempotent by contract)
 //!   and the registry; [`canary`] is the kind ops use to check workers end to end.
+//! - [`completer`] — records attempts that end together with one statement.
 //! - [`store`] — the SQL; [`model`] — rows; [`convert`] — proto messages; [`progress`] —
 //!   coalesced progress reports.
 
 pub mod backoff;
 pub mod canary;
+pub mod completer;
 pub mod convert;
 pub mod handler;
 pub mod model;

@@ -54,9 +54,8 @@ impl JobQueue {
     pub async fn enqueue_many(&self, new_jobs: &[NewJob]) -> Result<Vec<JobRow>, InfraError> {
         let mut conn = self.db.get().await?;
         let rows = store::insert_jobs(&mut conn, new_jobs).await?;
-        for row in &rows {
-            self.publish(row).await;
-        }
+        drop(conn);
+        self.publish_all(&rows).await;
         Ok(rows)
     }
 
@@ -84,6 +83,14 @@ impl JobQueue {
     pub async fn get(&self, id: i64) -> Result<Option<JobRow>, InfraError> {
         let mut conn = self.db.get().await?;
         Ok(store::find_job(&mut conn, id).await?)
+    }
+
+    /// Sends the current state of many jobs to every watcher in one round trip.
+    pub async fn publish_all(&self, rows: &[JobRow]) {
+        let payloads = rows.iter().map(|row| job_to_pb(row).encode_to_vec()).collect();
+        if let Err(error) = self.hub.publish_many(JOBS_TOPIC, payloads).await {
+            tracing::warn!(jobs = rows.len(), %error, "cannot publish job changes");
+        }
     }
 
     /// Sends a job's current state to every watcher.

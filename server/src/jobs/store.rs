@@ -137,43 +137,76 @@ pub enum Outcome {
     Released,
 }
 
-/// Records the end of attempt `attempt` of job `id` held by `worker`, with the last progress
-/// the handler reported. Returns the job, or `None` if the worker no longer holds it.
-pub async fn finish_attempt(
+/// The end of one attempt, to record.
+#[derive(Clone, Debug)]
+pub struct Finish {
+    /// Job id.
+    pub id: i64,
+    /// Attempt number that ended.
+    pub attempt: i32,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Last progress the handler reported.
+    pub progress: Option<Value>,
+}
+
+/// Records the end of many attempts held by `worker` in one statement (one commit for all).
+/// Returns the jobs that were updated; an attempt whose job the worker no longer holds is left
+/// out.
+pub async fn finish_attempts(
     conn: &mut AsyncPgConnection,
-    id: i64,
     worker: &str,
-    attempt: i32,
-    outcome: &Outcome,
-    progress: Option<&Value>,
-) -> QueryResult<Option<JobRow>> {
-    let (state, result, error, run_at, attempts_delta) = match outcome {
-        Outcome::Succeeded(result) => (JobState::Succeeded, Some(result.clone()), None, None, 0),
-        Outcome::Failed { error, retry_at: Some(at) } => (JobState::Retrying, None, Some(error.clone()), Some(*at), 0),
-        Outcome::Failed { error, retry_at: None } => (JobState::Dead, None, Some(error.clone()), None, 0),
-        Outcome::Cancelled => (JobState::Cancelled, None, None, None, 0),
-        Outcome::Released => (JobState::Queued, None, None, None, 1),
-    };
+    finished: &[Finish],
+) -> QueryResult<Vec<JobRow>> {
+    let mut ids = Vec::with_capacity(finished.len());
+    let mut attempts = Vec::with_capacity(finished.len());
+    let mut states = Vec::with_capacity(finished.len());
+    let mut results = Vec::with_capacity(finished.len());
+    let mut errors = Vec::with_capacity(finished.len());
+    let mut run_ats = Vec::with_capacity(finished.len());
+    let mut deltas = Vec::with_capacity(finished.len());
+    let mut progress = Vec::with_capacity(finished.len());
+    for finish in finished {
+        let (state, result, error, run_at, delta) = match &finish.outcome {
+            Outcome::Succeeded(result) => (JobState::Succeeded, Some(result.clone()), None, None, 0),
+            Outcome::Failed { error, retry_at: Some(at) } => {
+                (JobState::Retrying, None, Some(error.clone()), Some(*at), 0)
+            }
+            Outcome::Failed { error, retry_at: None } => (JobState::Dead, None, Some(error.clone()), None, 0),
+            Outcome::Cancelled => (JobState::Cancelled, None, None, None, 0),
+            // Put back without using up the attempt.
+            Outcome::Released => (JobState::Queued, None, None, None, 1),
+        };
+        ids.push(finish.id);
+        attempts.push(finish.attempt);
+        states.push(state.as_str());
+        results.push(result);
+        errors.push(error);
+        run_ats.push(run_at);
+        deltas.push(delta);
+        progress.push(finish.progress.clone());
+    }
     sql_query(
-        "UPDATE jobs SET state = $4, result = COALESCE($5, result), last_error = COALESCE($6, last_error), \
-                run_at = COALESCE($7, run_at), attempts = attempts - $8, progress = COALESCE($9, progress), \
+        "UPDATE jobs AS j SET state = v.state, result = COALESCE(v.result, j.result), \
+                last_error = COALESCE(v.error, j.last_error), run_at = COALESCE(v.run_at, j.run_at), \
+                attempts = j.attempts - v.delta, progress = COALESCE(v.progress, j.progress), \
                 locked_by = NULL, lease_expires_at = NULL, updated_at = now(), \
-                finished_at = CASE WHEN $4 IN ('succeeded', 'dead', 'cancelled') THEN now() END \
-          WHERE id = $1 AND locked_by = $2 AND attempts = $3 AND state = 'running' \
-         RETURNING *",
+                finished_at = CASE WHEN v.state IN ('succeeded', 'dead', 'cancelled') THEN now() END \
+           FROM unnest($2, $3, $4, $5, $6, $7, $8, $9) AS v(id, attempt, state, result, error, run_at, delta, progress) \
+          WHERE j.id = v.id AND j.locked_by = $1 AND j.attempts = v.attempt AND j.state = 'running' \
+         RETURNING j.*",
     )
-    .bind::<BigInt, _>(id)
     .bind::<Text, _>(worker)
-    .bind::<Integer, _>(attempt)
-    .bind::<Text, _>(state.as_str())
-    .bind::<Nullable<Jsonb>, _>(result)
-    .bind::<Nullable<Text>, _>(error)
-    .bind::<Nullable<Timestamptz>, _>(run_at)
-    .bind::<Integer, _>(attempts_delta)
-    .bind::<Nullable<Jsonb>, _>(progress)
-    .get_result(conn)
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<Array<Integer>, _>(attempts)
+    .bind::<Array<Text>, _>(states)
+    .bind::<Array<Nullable<Jsonb>>, _>(results)
+    .bind::<Array<Nullable<Text>>, _>(errors)
+    .bind::<Array<Nullable<Timestamptz>>, _>(run_ats)
+    .bind::<Array<Integer>, _>(deltas)
+    .bind::<Array<Nullable<Jsonb>>, _>(progress)
+    .load(conn)
     .await
-    .optional()
 }
 
 /// Stores the latest progress of a running job held by `worker`.

@@ -26,15 +26,18 @@ use tokio_util::{sync::CancellationToken, task::AbortOnDropHandle};
 
 use super::{
     backoff::retry_delay,
+    completer::Completer,
     handler::{JobContext, JobError, JobHandler, Registry},
     model::JobRow,
     progress::ProgressReporter,
     queue::JobQueue,
     schedule::fire_due_schedules,
-    store::{self, Outcome},
+    store::{self, Finish, Outcome},
 };
 use crate::metrics::Metrics;
 
+/// How long a worker with busy slots waits for more of them to free up before claiming.
+const CLAIM_GATHER: Duration = Duration::from_millis(2);
 /// How often schedules are ticked.
 const SCHEDULE_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -74,6 +77,7 @@ impl Running {
 
 struct Shared {
     queue: JobQueue,
+    completer: Completer,
     registry: Registry,
     config: WorkerConfig,
     id: Arc<str>,
@@ -97,12 +101,14 @@ pub struct Worker {
 impl Worker {
     /// Builds a worker named `id` running the handlers of `registry`.
     pub fn new(queue: JobQueue, registry: Registry, config: WorkerConfig, id: String, metrics: Arc<Metrics>) -> Self {
+        let id: Arc<str> = Arc::from(id);
         Self {
             shared: Arc::new(Shared {
+                completer: Completer::start(queue.clone(), id.clone()),
                 queue,
                 registry,
                 config,
-                id: Arc::from(id),
+                id,
                 metrics,
                 running: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
@@ -127,6 +133,7 @@ impl Worker {
         let total = Arc::new(Semaphore::new(shared.config.slots));
         let per_kind: HashMap<&'static str, Arc<Semaphore>> =
             shared.registry.handlers().map(|h| (h.kind(), Arc::new(Semaphore::new(h.concurrency().max(1))))).collect();
+        let claim_batch = (shared.config.slots / 4).max(1);
         let mut tasks = JoinSet::new();
         let mut last_reap: Option<Instant> = None;
         let mut last_schedules: Option<Instant> = None;
@@ -184,7 +191,18 @@ impl Worker {
                 () = shutdown.cancelled() => {}
                 () = shared.wake.notified() => {}
                 () = tokio::time::sleep(shared.config.poll) => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {
+                    // Let a few more attempts finish so the next claim fetches a batch: claiming
+                    // one job per finished job makes the claim query the bottleneck.
+                    let gather = tokio::time::sleep(CLAIM_GATHER);
+                    tokio::pin!(gather);
+                    while total.available_permits() < claim_batch && !tasks.is_empty() {
+                        tokio::select! {
+                            () = &mut gather => break,
+                            _ = tasks.join_next() => {}
+                        }
+                    }
+                }
             }
         }
 
@@ -227,6 +245,7 @@ async fn run_attempt(
     _slots: [OwnedSemaphorePermit; 2],
 ) {
     let started = Instant::now();
+    // Published before the handler starts, so watchers always see "running" before the end.
     shared.queue.publish(&row).await;
     let token = CancellationToken::new();
     let reason = Arc::new(AtomicU8::new(REASON_NONE));
@@ -270,16 +289,12 @@ async fn run_attempt(
     if let Outcome::Failed { error, .. } = &outcome {
         tracing::warn!(job.id = row.id, job.kind = %row.kind, job.attempt = row.attempts, %error, outcome = label, "job attempt failed");
     }
-    let finished = match shared.queue.db().get().await {
-        Ok(mut conn) => {
-            store::finish_attempt(&mut conn, row.id, &shared.id, row.attempts, &outcome, reporter.latest().as_ref())
-                .await
-                .map_err(|e| e.to_string())
-        }
-        Err(error) => Err(error.to_string()),
-    };
+    let finished = shared
+        .completer
+        .finish(Finish { id: row.id, attempt: row.attempts, outcome, progress: reporter.latest() })
+        .await;
     match finished {
-        Ok(Some(done)) => shared.queue.publish(&done).await,
+        Ok(Some(_)) => {}
         Ok(None) => tracing::warn!(job.id = row.id, "the job was taken back before its outcome was saved"),
         // The lease will expire and another attempt will run: handlers are idempotent.
         Err(error) => tracing::error!(job.id = row.id, %error, "cannot save the outcome of a job"),

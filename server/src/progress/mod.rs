@@ -54,6 +54,20 @@ impl ProgressHub {
         conn.publish::<_, _, ()>(self.keys.events(topic), payload).await
     }
 
+    /// Publishes many messages on `topic` in one round trip (a pipeline).
+    pub async fn publish_many(&self, topic: &str, payloads: Vec<Vec<u8>>) -> ::redis::RedisResult<()> {
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        let channel = self.keys.events(topic);
+        let mut pipe = ::redis::pipe();
+        for payload in payloads {
+            pipe.publish(&channel, payload).ignore();
+        }
+        let mut conn = self.redis.clone();
+        pipe.query_async::<()>(&mut conn).await
+    }
+
     /// Returns a receiver of the messages published on `topic` from now on.
     pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<[u8]>> {
         self.lock().entry(topic.to_owned()).or_insert_with(|| broadcast::channel(TOPIC_CAPACITY).0).subscribe()
