@@ -15,6 +15,7 @@
 //! | `MEDLEY_REQUEST_TIMEOUT_MS` | `30000` | deadline of a call when the client sets none (not of streams) |
 //! | `MEDLEY_CONCURRENCY_LIMIT` | `1024` | calls handled at once; more wait |
 //! | `MEDLEY_AUTH_CACHE_TTL_MS` | `5000` | how long a verified API key is trusted without a database read |
+//! | `MEDLEY_WORKER_HTTP_ADDR` | `127.0.0.1:8081` | HTTP address of `medley worker` (`/metrics`, `/livez`) |
 //! | `MEDLEY_WORKERS` | `8` | jobs this process runs at once; `0` runs no worker (`medley worker` then runs them) |
 //! | `MEDLEY_JOB_LEASE_MS` | `30000` | lease of a running job; a crashed worker's job is taken back after it |
 //! | `MEDLEY_JOB_POLL_MS` | `1000` | how often idle workers look for jobs when no notification arrives |
@@ -47,6 +48,11 @@ pub struct Config {
     /// HTTP listen address for /metrics, /livez and REST routes; port 0 picks a free port.
     #[arg(long, env = "MEDLEY_HTTP_ADDR", default_value = DEFAULT_HTTP_ADDR, global = true)]
     pub http_addr: SocketAddr,
+
+    /// HTTP listen address of `medley worker` for /metrics and /livez (apart from the server's,
+    /// so both can run on one host); port 0 picks a free port.
+    #[arg(long, env = "MEDLEY_WORKER_HTTP_ADDR", default_value = "127.0.0.1:8081", global = true)]
+    pub worker_http_addr: SocketAddr,
 
     /// PostgreSQL URL (postgres://user[:password]@host[:port]/database); the database is created
     /// if it does not exist.
@@ -164,6 +170,7 @@ impl Config {
         vec![
             ("MEDLEY_GRPC_ADDR", self.grpc_addr.to_string()),
             ("MEDLEY_HTTP_ADDR", self.http_addr.to_string()),
+            ("MEDLEY_WORKER_HTTP_ADDR", self.worker_http_addr.to_string()),
             ("MEDLEY_DATABASE_URL", redact_url_password(&self.database_url)),
             ("MEDLEY_DATABASE_POOL_SIZE", self.database_pool_size.to_string()),
             ("MEDLEY_DATABASE_TIMEOUT_MS", self.database_timeout_ms.to_string()),

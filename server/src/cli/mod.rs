@@ -21,8 +21,8 @@ struct Cli {
 enum Command {
     /// Serve gRPC and HTTP (the default): creates and migrates the database first.
     Serve,
-    /// Run job workers only (no gRPC or HTTP), until SIGINT or SIGTERM; scale workers out with
-    /// more of these.
+    /// Run job workers only (no gRPC; /metrics on MEDLEY_WORKER_HTTP_ADDR), until SIGINT or
+    /// SIGTERM; scale workers out with more of these.
     Worker,
     /// Create the database if missing and run pending migrations, then exit.
     Migrate,
@@ -89,14 +89,21 @@ async fn worker(mut config: Config) -> anyhow::Result<()> {
         // here it would make a worker that runs nothing.
         config.workers = 8;
     }
+    let addr = config.worker_http_addr;
     let state = crate::AppState::connect(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen for HTTP on {addr} (MEDLEY_WORKER_HTTP_ADDR): {error}"))?;
+    tracing::info!(http.addr = %listener.local_addr()?, "worker metrics on /metrics");
     let worker = crate::app::worker(&state, crate::jobs::default_registry());
     let shutdown = state.shutdown.clone();
     let task = tokio::spawn(worker.run(shutdown.clone()));
+    let http = tokio::spawn(crate::http_server::serve(state.clone(), listener, shutdown.clone()));
     shutdown_signal().await;
     tracing::info!("shutting down: finishing running jobs");
     shutdown.cancel();
     task.await?;
+    http.await??;
     Ok(())
 }
 

@@ -33,7 +33,7 @@ impl JobHandler for Noop {
     }
 
     fn concurrency(&self) -> usize {
-        64
+        128
     }
 
     async fn run(&self, _ctx: JobContext) -> Result<Value, JobError> {
@@ -151,7 +151,7 @@ async fn main() {
     let server = TestServer::builder()
         .registry(Registry::new().register(Noop))
         .configure(|c| {
-            c.workers = 64;
+            c.workers = 128;
             c.database_pool_size = 32;
             c.log = "warn".to_owned();
         })
