@@ -119,7 +119,9 @@ impl RunningServer {
 /// Starts a server running the default job handlers: connects, binds both listeners, and serves
 /// until [`RunningServer::shutdown`].
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
-    start_with_jobs(config, jobs::default_registry()).await
+    let state = AppState::connect(config).await?;
+    let registry = jobs::default_registry(&state.db);
+    start_with_state(state, registry).await
 }
 
 /// Starts a server whose in-process worker (if `MEDLEY_WORKERS` > 0) runs `registry`.

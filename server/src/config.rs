@@ -20,6 +20,7 @@
 //! | `MEDLEY_JOB_LEASE_MS` | `30000` | lease of a running job; a crashed worker's job is taken back after it |
 //! | `MEDLEY_JOB_POLL_MS` | `1000` | how often idle workers look for jobs when no notification arrives |
 //! | `MEDLEY_JOB_SHUTDOWN_GRACE_MS` | `10000` | time running jobs get to finish at shutdown before they are put back |
+//! | `MEDLEY_JOB_RETENTION_DAYS` | `14` | days finished jobs are kept before the daily cleanup deletes them |
 //! | `MEDLEY_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `MEDLEY_LOG` | `info` | log filter, `tracing` syntax (e.g. `info,medley_server=debug`) |
 
@@ -107,6 +108,11 @@ pub struct Config {
     #[arg(long, env = "MEDLEY_JOB_SHUTDOWN_GRACE_MS", default_value_t = 10_000, global = true)]
     pub job_shutdown_grace_ms: u64,
 
+    /// Days finished jobs (succeeded, dead, cancelled) are kept before the daily cleanup deletes
+    /// them.
+    #[arg(long, env = "MEDLEY_JOB_RETENTION_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=3650), global = true)]
+    pub job_retention_days: u32,
+
     /// Log output format.
     #[arg(long, env = "MEDLEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -160,6 +166,7 @@ impl Config {
             lease: Duration::from_millis(self.job_lease_ms),
             poll: Duration::from_millis(self.job_poll_ms),
             shutdown_grace: Duration::from_millis(self.job_shutdown_grace_ms),
+            retention_days: self.job_retention_days,
             database_url: self.database_url.clone(),
         }
     }
@@ -183,6 +190,7 @@ impl Config {
             ("MEDLEY_JOB_LEASE_MS", self.job_lease_ms.to_string()),
             ("MEDLEY_JOB_POLL_MS", self.job_poll_ms.to_string()),
             ("MEDLEY_JOB_SHUTDOWN_GRACE_MS", self.job_shutdown_grace_ms.to_string()),
+            ("MEDLEY_JOB_RETENTION_DAYS", self.job_retention_days.to_string()),
             ("MEDLEY_LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
             ("MEDLEY_LOG", self.log.clone()),
         ]

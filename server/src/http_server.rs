@@ -20,10 +20,7 @@ pub fn router(state: AppState) -> Router {
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     // Queue depth is read at scrape time; an outage leaves the last values in place.
-    if let Ok(mut conn) = state.db.get().await
-        && let Ok(depth) = crate::jobs::store::count_unfinished_jobs(&mut conn).await
-    {
-        let depth: Vec<_> = depth.into_iter().map(|d| (d.kind, d.state, d.jobs)).collect();
+    if let Ok(depth) = state.jobs.depth().await {
         state.metrics.set_queue_depth(&depth);
     }
     (

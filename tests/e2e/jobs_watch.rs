@@ -68,7 +68,7 @@ async fn a_watcher_on_b_sees_a_job_enqueued_on_a_and_run_by_a_third_worker() {
     let a = TestServer::builder().registry(test_registry(&recorder)).configure(|c| c.workers = 0).start().await;
     let b =
         TestServer::builder().registry(test_registry(&recorder)).configure(|c| c.workers = 0).join(&a).start().await;
-    let worker = a.spawn_worker(medley_server::jobs::default_registry(), |_| {}).await;
+    let worker = a.spawn_worker(medley_server::jobs::default_registry(&a.state().db), |_| {}).await;
 
     let mut watch = b
         .client()

@@ -54,8 +54,26 @@ async fn redis_outage_marks_the_server_not_serving_then_it_recovers() {
     let proxy = ChaosProxy::start(SocketAddr::from(REDIS)).await;
     let server = TestServer::builder().redis_url(format!("redis://{}", proxy.addr())).start().await;
     wait_for_health(&server, ServingStatus::Serving).await;
+    let mut watch = server
+        .client()
+        .await
+        .admin()
+        .watch_jobs(medley_sdk::pb::WatchJobsRequest::default())
+        .await
+        .expect("watch")
+        .into_inner();
+    let first = watch.message().await.expect("ok").expect("snapshot");
+    assert!(first.snapshot);
+
     proxy.cut();
     wait_for_health(&server, ServingStatus::NotServing).await;
     proxy.restore();
     wait_for_health(&server, ServingStatus::Serving).await;
+    // Events published while the subscription was down are lost: watchers get a fresh snapshot.
+    let resync = tokio::time::timeout(Duration::from_secs(15), watch.message())
+        .await
+        .expect("a message after the outage")
+        .expect("ok")
+        .expect("stream open");
+    assert!(resync.snapshot, "{resync:?}");
 }

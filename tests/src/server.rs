@@ -8,7 +8,7 @@ use medley_server::{
     AppState, Config, RunningServer,
     auth::Scope,
     error::FieldViolations,
-    jobs::{Registry, default_registry},
+    jobs::Registry,
     services::admin::keys::{KeySpec, create_key},
 };
 use tokio_util::sync::CancellationToken;
@@ -98,8 +98,11 @@ impl TestServerBuilder {
             None => (Arc::new(TestDb::new().await), Arc::new(TestRedis::new())),
         };
         let config = self.config(&db, &redis);
-        let registry = self.registry.take().unwrap_or_else(default_registry);
-        let server = medley_server::app::start_with_jobs(config.clone(), registry).await.expect("test server starts");
+        let server = match self.registry.take() {
+            Some(registry) => medley_server::app::start_with_jobs(config.clone(), registry).await,
+            None => medley_server::start(config.clone()).await,
+        }
+        .expect("test server starts");
         let url = format!("http://{}", server.grpc_addr);
         let mut test = TestServer { server: Some(server), url, admin_key: String::new(), config, redis, db };
         test.admin_key = test.create_key(&[Scope::Admin]).await;

@@ -95,7 +95,7 @@ async fn worker(mut config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen for HTTP on {addr} (MEDLEY_WORKER_HTTP_ADDR): {error}"))?;
     tracing::info!(http.addr = %listener.local_addr()?, "worker metrics on /metrics");
-    let worker = crate::app::worker(&state, crate::jobs::default_registry());
+    let worker = crate::app::worker(&state, crate::jobs::default_registry(&state.db));
     let shutdown = state.shutdown.clone();
     let task = tokio::spawn(worker.run(shutdown.clone()));
     let http = tokio::spawn(crate::http_server::serve(state.clone(), listener, shutdown.clone()));

@@ -6,13 +6,15 @@
 //! - [`schedule`] — cron schedules stored in the database, each tick fired once across
 //!   instances.
 //! - [`handler`] — the [`handler::JobHandler`] trait kinds implement (idempotent by contract)
-//!   and the registry; [`canary`] is the kind ops use to check workers end to end.
+//!   and the registry; [`canary`] is the kind ops use to check workers end to end; [`cleanup`]
+//!   deletes finished jobs past their retention, daily.
 //! - [`completer`] — records attempts that end together with one statement.
 //! - [`store`] — the SQL; [`model`] — rows; [`convert`] — proto messages; [`progress`] —
 //!   coalesced progress reports.
 
 pub mod backoff;
 pub mod canary;
+pub mod cleanup;
 pub mod completer;
 pub mod convert;
 pub mod handler;
@@ -27,7 +29,7 @@ pub use handler::{JobContext, JobError, JobHandler, Registry};
 pub use model::{JobRow, JobState, NewJob};
 pub use queue::JobQueue;
 
-/// The handlers every Medley process runs.
-pub fn default_registry() -> Registry {
-    Registry::new().register(canary::CanaryHandler)
+/// The handlers every Medley process runs over `db`.
+pub fn default_registry(db: &crate::db::DbPool) -> Registry {
+    Registry::new().register(canary::CanaryHandler).register(cleanup::CleanupHandler { db: db.clone() })
 }

@@ -85,6 +85,13 @@ impl JobQueue {
         Ok(store::find_job(&mut conn, id).await?)
     }
 
+    /// Counts unfinished jobs by kind and state: `(kind, state, jobs)`.
+    pub async fn depth(&self) -> Result<Vec<(String, String, i64)>, InfraError> {
+        let mut conn = self.db.get().await?;
+        let depth = store::count_unfinished_jobs(&mut conn).await?;
+        Ok(depth.into_iter().map(|d| (d.kind, d.state, d.jobs)).collect())
+    }
+
     /// Sends the current state of many jobs to every watcher in one round trip.
     pub async fn publish_all(&self, rows: &[JobRow]) {
         let payloads = rows.iter().map(|row| job_to_pb(row).encode_to_vec()).collect();

@@ -328,6 +328,22 @@ pub async fn list_unfinished_jobs(
     list_jobs(conn, kinds, &[JobState::Queued, JobState::Running, JobState::Retrying], None, limit).await
 }
 
+/// Deletes up to `limit` jobs that reached a terminal state before `cutoff`; returns how many.
+pub async fn delete_finished_jobs(
+    conn: &mut AsyncPgConnection,
+    cutoff: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<usize> {
+    sql_query(
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+          WHERE state IN ('succeeded', 'dead', 'cancelled') AND finished_at < $1 LIMIT $2)",
+    )
+    .bind::<Timestamptz, _>(cutoff)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await
+}
+
 /// Queue depth by kind and state.
 #[derive(Debug, QueryableByName)]
 pub struct Depth {

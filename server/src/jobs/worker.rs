@@ -54,6 +54,8 @@ pub struct WorkerConfig {
     pub shutdown_grace: Duration,
     /// Database URL, for the dedicated LISTEN connection.
     pub database_url: String,
+    /// Days finished jobs are kept (the daily cleanup's retention).
+    pub retention_days: u32,
 }
 
 /// Why a running job's token was cancelled.
@@ -125,6 +127,9 @@ impl Worker {
             return;
         }
         tracing::info!(worker.id = %shared.id, slots = shared.config.slots, "worker started");
+        if shared.registry.get(super::cleanup::KIND).is_some() {
+            register_cleanup(&shared).await;
+        }
         let stop_helpers = CancellationToken::new();
         // If this future is dropped mid-way, the helpers stop with it, like a killed process.
         let _stop_helpers_on_drop = stop_helpers.clone().drop_guard();
@@ -219,6 +224,18 @@ impl Worker {
         stop_helpers.cancel();
         let _ = tokio::join!(listener, heartbeat);
         tracing::info!(worker.id = %shared.id, "worker stopped");
+    }
+}
+
+async fn register_cleanup(shared: &Shared) {
+    let spec = super::cleanup::schedule_spec(shared.config.retention_days);
+    let registered = match shared.queue.db().get().await {
+        Ok(mut conn) => super::schedule::register_schedule(&mut conn, &spec).await.map(drop).map_err(|e| e.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    if let Err(error) = registered {
+        // The next start tries again; nothing else depends on it.
+        tracing::warn!(%error, "cannot register the jobs cleanup schedule");
     }
 }
 
