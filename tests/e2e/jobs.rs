@@ -86,7 +86,7 @@ async fn queued_jobs_cancel_at_once_and_running_jobs_stop_promptly() {
         admin.cancel_job(CancelJobRequest { id: running.id }).await.expect("cancel").into_inner().job.expect("job");
     assert!(asked.cancel_requested);
     // The lease renewal (every 10 s here) is not needed: NOTIFY stops the handler at once.
-    let done = wait_for_state(server.state(), running.id, JobState::Cancelled, 3_000).await;
+    let done = wait_for_state(server.state(), running.id, JobState::Cancelled, 6_000).await;
     assert_eq!(done.progress.as_ref().and_then(|p| p["done"].as_u64()), Some(1), "last progress kept");
     // Cancelling a finished job is a no-op.
     let again =

@@ -39,6 +39,7 @@ async fn watching_one_canary_goes_from_snapshot_to_success_then_ends() {
         .expect("job");
     let mut stream =
         admin.watch_jobs(WatchJobsRequest { job_id: job.id, kinds: vec![] }).await.expect("watch").into_inner();
+    let started = std::time::Instant::now();
     let first = next(&mut stream).await.expect("snapshot");
     assert!(first.snapshot);
     assert_eq!(first.jobs.len(), 1);
@@ -58,8 +59,13 @@ async fn watching_one_canary_goes_from_snapshot_to_success_then_ends() {
     }
     assert_eq!(last.state, JobState::Succeeded as i32, "the stream ends at the terminal state: {last:?}");
     assert!(last.result_json.contains("worker"), "{}", last.result_json);
-    // 11 reports over 600 ms, coalesced to at most ~4 per second (plus the final one).
-    assert!((1..=5).contains(&progress_updates), "{progress_updates} progress updates");
+    // 11 reports over ~600 ms, coalesced to at most one per 250 ms (plus the first and the
+    // final one), however long the run took on this machine.
+    let allowed = started.elapsed().as_millis() / 250 + 2;
+    assert!(
+        progress_updates >= 1 && progress_updates as u128 <= allowed,
+        "{progress_updates} updates, {allowed} allowed"
+    );
 }
 
 #[tokio::test]
@@ -139,15 +145,21 @@ async fn a_watcher_that_never_reads_neither_blocks_workers_nor_grows_memory() {
         // The channel must outlive the stream: dropping it would stall the stream client-side.
         stalled.push((channel, stream));
     }
-    // ~3 events per job: far more than the stalled streams' buffers hold.
-    let jobs: Vec<NewJob> = (0..4000).map(|n| NewJob::new(COUNTING, serde_json::json!({ "n": n }))).collect();
-    let started = std::time::Instant::now();
-    let rows = server.state().jobs.enqueue_many(&jobs).await.expect("enqueue");
-    for row in &rows {
-        crate::support::wait_for_state(server.state(), row.id, medley_server::jobs::JobState::Succeeded, 60_000).await;
+    // ~3 events per job: several times what the stalled streams' buffers hold.
+    let jobs: Vec<NewJob> = (0..3000).map(|n| NewJob::new(COUNTING, serde_json::json!({ "n": n }))).collect();
+    server.state().jobs.enqueue_many(&jobs).await.expect("enqueue");
+    // Workers blocked by a stalled watcher would never get here (no timing assertion: a slow
+    // machine is not a blocked worker).
+    let deadline = std::time::Instant::now() + Duration::from_secs(240);
+    loop {
+        let depth = server.state().jobs.depth().await.expect("depth");
+        if !depth.iter().any(|(kind, _, _)| kind == COUNTING) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "workers stopped: {depth:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(45), "workers were slowed down: {elapsed:?}");
+    assert_eq!(recorder.runs().len(), 3000);
     // What is held for the stalled watchers is bounded by the hub's capacity.
     assert!(server.state().hub.backlog(JOBS_TOPIC) <= medley_server::progress::TOPIC_CAPACITY);
     // A stalled watcher that reads again gets what its buffers held, then a fresh snapshot
