@@ -9,7 +9,7 @@
 //!   and the registry; [`canary`] is the kind ops use to check workers end to end; [`cleanup`]
 //!   deletes finished jobs past their retention, daily.
 //! - [`completer`] — records attempts that end together with one statement.
-//! - [`store`] — the SQL; [`model`] — rows; [`convert`] — proto messages; [`progress`] —
+//! - [`store`] — the SQL of jobs; [`schedule_store`] — the SQL of schedules; [`model`] — rows; [`convert`] — proto messages; [`progress`] —
 //!   coalesced progress reports.
 
 pub mod backoff;
@@ -18,10 +18,12 @@ pub mod cleanup;
 pub mod completer;
 pub mod convert;
 pub mod handler;
+mod listener;
 pub mod model;
 pub mod progress;
 pub mod queue;
 pub mod schedule;
+pub mod schedule_store;
 pub mod store;
 pub mod worker;
 

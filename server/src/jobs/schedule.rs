@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::{
     model::{JobRow, NewJob, ScheduleRow},
     queue::JobQueue,
-    store,
+    schedule_store, store,
 };
 use crate::error::InfraError;
 
@@ -51,7 +51,7 @@ pub async fn register_schedule(conn: &mut AsyncPgConnection, spec: &ScheduleSpec
     let schedule =
         parse_cron(&spec.cron).map_err(|e| anyhow::anyhow!("schedule {}: bad cron {:?}: {e}", spec.name, spec.cron))?;
     let next = next_tick(&schedule, Utc::now()).ok_or_else(|| anyhow::anyhow!("schedule {} never fires", spec.name))?;
-    Ok(store::upsert_schedule(conn, &spec.name, &spec.kind, &spec.cron, &spec.payload, next).await?)
+    Ok(schedule_store::upsert_schedule(conn, &spec.name, &spec.kind, &spec.cron, &spec.payload, next).await?)
 }
 
 /// Enqueues the jobs of every due schedule this instance wins and returns them.
@@ -61,19 +61,19 @@ pub async fn fire_due_schedules(queue: &JobQueue) -> Result<Vec<JobRow>, InfraEr
         .transaction::<_, diesel::result::Error, _>(async |conn| {
             {
                 let mut fired = Vec::new();
-                for due in store::lock_due_schedules(conn).await? {
+                for due in schedule_store::lock_due_schedules(conn).await? {
                     let now = Utc::now();
                     let next = parse_cron(&due.cron).ok().and_then(|s| next_tick(&s, now));
                     let Some(next) = next else {
                         tracing::error!(schedule = %due.name, cron = %due.cron, "schedule has a bad cron expression: skipped for a day");
-                        store::record_schedule_tick(conn, &due.name, now, due.last_job_id.unwrap_or_default(), now + chrono::Duration::days(1)).await?;
+                        schedule_store::record_schedule_tick(conn, &due.name, now, due.last_job_id.unwrap_or_default(), now + chrono::Duration::days(1)).await?;
                         continue;
                     };
                     let tick = due.next_run_at;
                     let job = NewJob::new(due.kind.clone(), due.payload.clone())
                         .dedupe_key(format!("schedule:{}:{}", due.name, tick.to_rfc3339()));
                     let (row, created) = store::insert_job(conn, &job).await?;
-                    store::record_schedule_tick(conn, &due.name, tick, row.id, next).await?;
+                    schedule_store::record_schedule_tick(conn, &due.name, tick, row.id, next).await?;
                     if created {
                         fired.push(row);
                     }

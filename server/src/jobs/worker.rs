@@ -2,9 +2,9 @@
 //! ticks schedules. Several workers (in `medley serve` processes or `medley worker` processes)
 //! may share one database; `FOR UPDATE SKIP LOCKED` hands each job to one of them.
 //!
-//! Wake-ups come from `LISTEN medley_jobs_ready` (a trigger notifies on every runnable job) with
-//! polling as the fallback, and `LISTEN medley_jobs_cancel` stops a running job at once; leases
-//! renewed every third of their length also carry cancellation, in case a notification is lost.
+//! Wake-ups come from the [`super::listener`] (NOTIFY on every runnable job) with polling as the
+//! fallback; a cancel notification stops a running job at once, and leases renewed every third of
+//! their length also carry cancellation, in case a notification is lost.
 
 use std::{
     collections::HashMap,
@@ -16,8 +16,6 @@ use std::{
 };
 
 use chrono::Utc;
-use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
-use futures_util::StreamExt as _;
 use tokio::{
     sync::{Notify, OwnedSemaphorePermit, Semaphore},
     task::JoinSet,
@@ -28,6 +26,7 @@ use super::{
     backoff::retry_delay,
     completer::Completer,
     handler::{JobContext, JobError, JobHandler, Registry},
+    listener::{self, ListenEvents},
     model::JobRow,
     progress::ProgressReporter,
     queue::JobQueue,
@@ -88,6 +87,18 @@ struct Shared {
     wake: Notify,
 }
 
+impl ListenEvents for Shared {
+    fn job_ready(&self) {
+        self.wake.notify_one();
+    }
+
+    fn cancel_requested(&self, id: i64) {
+        if let Some(job) = self.running().get(&id) {
+            job.stop(REASON_CANCEL_REQUESTED);
+        }
+    }
+}
+
 impl Shared {
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Running>> {
         // Inserts and removals only; a poisoned map is still consistent.
@@ -133,7 +144,8 @@ impl Worker {
         let stop_helpers = CancellationToken::new();
         // If this future is dropped mid-way, the helpers stop with it, like a killed process.
         let _stop_helpers_on_drop = stop_helpers.clone().drop_guard();
-        let listener = tokio::spawn(listen(shared.clone(), stop_helpers.clone()));
+        let listener =
+            tokio::spawn(listener::listen(shared.config.database_url.clone(), shared.clone(), stop_helpers.clone()));
         let heartbeat = tokio::spawn(renew_leases(shared.clone(), stop_helpers.clone()));
         let total = Arc::new(Semaphore::new(shared.config.slots));
         let per_kind: HashMap<&'static str, Arc<Semaphore>> =
@@ -366,50 +378,5 @@ async fn renew_leases(shared: Arc<Shared>, stop: CancellationToken) {
                 None => job.stop(REASON_LEASE_LOST),
             }
         }
-    }
-}
-
-/// Listens for ready and cancel notifications on a dedicated connection, reconnecting with
-/// backoff; polling covers the gaps.
-async fn listen(shared: Arc<Shared>, stop: CancellationToken) {
-    let mut backoff = Duration::from_secs(1);
-    loop {
-        let session = async {
-            let mut conn =
-                AsyncPgConnection::establish(&shared.config.database_url).await.map_err(|e| e.to_string())?;
-            diesel::sql_query("LISTEN medley_jobs_ready").execute(&mut conn).await.map_err(|e| e.to_string())?;
-            diesel::sql_query("LISTEN medley_jobs_cancel").execute(&mut conn).await.map_err(|e| e.to_string())?;
-            // Jobs queued while not listening are found by the next poll; wake now to be quick.
-            shared.wake.notify_one();
-            let mut notifications = std::pin::pin!(conn.notifications_stream());
-            while let Some(notification) = notifications.next().await {
-                let notification = notification.map_err(|e| e.to_string())?;
-                match notification.channel.as_str() {
-                    "medley_jobs_ready" => shared.wake.notify_one(),
-                    "medley_jobs_cancel" => {
-                        if let Ok(id) = notification.payload.parse::<i64>()
-                            && let Some(job) = shared.running().get(&id)
-                        {
-                            job.stop(REASON_CANCEL_REQUESTED);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Err::<(), String>("notification stream ended".to_owned())
-        };
-        tokio::select! {
-            () = stop.cancelled() => return,
-            result = session => {
-                if let Err(error) = result {
-                    tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "job listener disconnected");
-                }
-            }
-        }
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(60));
     }
 }

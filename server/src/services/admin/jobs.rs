@@ -13,7 +13,7 @@ use crate::{
         canary::{self, CanaryPayload},
         convert::{job_to_pb, schedule_to_pb, state_from_pb},
         schedule::{next_tick, parse_cron},
-        store,
+        schedule_store, store,
     },
     pagination::{encode_page_token, parse_page_size, parse_page_token},
 };
@@ -139,7 +139,7 @@ pub async fn enqueue_canary(
 /// ListSchedules.
 pub async fn list_schedules(state: &AppState) -> Result<pb::ListSchedulesResponse, AdminError> {
     let mut conn = state.db.get().await.map_err(db_error)?;
-    let rows = store::list_schedules(&mut conn).await.map_err(db_error)?;
+    let rows = schedule_store::list_schedules(&mut conn).await.map_err(db_error)?;
     Ok(pb::ListSchedulesResponse { schedules: rows.iter().map(schedule_to_pb).collect() })
 }
 
@@ -160,12 +160,12 @@ pub async fn set_schedule_paused(state: &AppState, name: &str, paused: bool) -> 
     let next = if paused {
         None
     } else {
-        let rows = store::list_schedules(&mut conn).await.map_err(db_error)?;
+        let rows = schedule_store::list_schedules(&mut conn).await.map_err(db_error)?;
         let row = rows.iter().find(|r| r.name == name).ok_or_else(|| AdminError::ScheduleNotFound(name.to_owned()))?;
         // Resuming skips the ticks missed while paused.
         parse_cron(&row.cron).ok().and_then(|cron| next_tick(&cron, Utc::now()))
     };
-    let row = store::set_schedule_paused(&mut conn, name, paused, next)
+    let row = schedule_store::set_schedule_paused(&mut conn, name, paused, next)
         .await
         .map_err(db_error)?
         .ok_or_else(|| AdminError::ScheduleNotFound(name.to_owned()))?;
