@@ -45,10 +45,10 @@ async fn run(queue: JobQueue, worker: Arc<str>, mut rx: mpsc::Receiver<(Finish, 
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let finishes: Vec<Finish> = batch.iter().map(|(finish, _)| finish.clone()).collect();
-        let result = match queue.db().get().await {
-            Ok(mut conn) => store::finish_attempts(&mut conn, &worker, &finishes).await.map_err(|e| e.to_string()),
-            Err(error) => Err(error.to_string()),
-        };
+        let result = queue
+            .with_conn(async |conn| store::finish_attempts(conn, &worker, &finishes).await)
+            .await
+            .map_err(|e| e.to_string());
         match result {
             Ok(rows) => {
                 let mut by_id: HashMap<i64, &JobRow> = rows.iter().map(|row| (row.id, row)).collect();

@@ -95,12 +95,10 @@ impl ProgressReporter {
             throttle.latest.as_ref().and_then(|p| serde_json::to_value(p).ok())
         };
         let Some(progress) = progress else { return };
-        let row = match self.queue.db().get().await {
-            Ok(mut conn) => {
-                store::update_progress(&mut conn, self.id, &self.worker, &progress).await.map_err(|e| e.to_string())
-            }
-            Err(error) => Err(error.to_string()),
-        };
+        let row = self
+            .queue
+            .with_conn(async |conn| store::update_progress(conn, self.id, &self.worker, &progress).await)
+            .await;
         match row {
             Ok(Some(row)) => self.queue.publish(&row).await,
             // The attempt ended meanwhile: its outcome carries the progress.

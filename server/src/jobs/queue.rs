@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use diesel_async::AsyncPgConnection;
 use prost::Message as _;
 
 use super::{
@@ -37,6 +38,15 @@ impl JobQueue {
     /// Returns the hub.
     pub fn hub(&self) -> &Arc<ProgressHub> {
         &self.hub
+    }
+
+    /// Runs `query` on a pooled connection: pool and query failures come back as one error.
+    pub async fn with_conn<T>(
+        &self,
+        query: impl AsyncFnOnce(&mut AsyncPgConnection) -> diesel::QueryResult<T>,
+    ) -> Result<T, InfraError> {
+        let mut conn = self.db.get().await?;
+        Ok(query(&mut conn).await?)
     }
 
     /// Enqueues a job, or returns the live job with the same dedupe key (flag `false`).

@@ -173,14 +173,12 @@ impl Worker {
                 if free == 0 {
                     continue;
                 }
-                let claimed = match shared.queue.db().get().await {
-                    Ok(mut conn) => {
-                        store::claim_jobs(&mut conn, &shared.id, handler.kind(), free as i64, shared.config.lease)
-                            .await
-                            .map_err(|e| e.to_string())
-                    }
-                    Err(error) => Err(error.to_string()),
-                };
+                let claimed = shared
+                    .queue
+                    .with_conn(async |conn| {
+                        store::claim_jobs(conn, &shared.id, handler.kind(), free as i64, shared.config.lease).await
+                    })
+                    .await;
                 let rows = match claimed {
                     Ok(rows) => rows,
                     Err(error) => {
@@ -252,10 +250,7 @@ async fn register_cleanup(shared: &Shared) {
 }
 
 async fn reap(shared: &Shared) {
-    let reaped = match shared.queue.db().get().await {
-        Ok(mut conn) => store::reap_expired_leases(&mut conn).await.map_err(|e| e.to_string()),
-        Err(error) => Err(error.to_string()),
-    };
+    let reaped = shared.queue.with_conn(async |conn| store::reap_expired_leases(conn).await).await;
     match reaped {
         Ok(rows) => {
             for row in rows {
@@ -355,12 +350,10 @@ async fn renew_leases(shared: Arc<Shared>, stop: CancellationToken) {
         if ids.is_empty() {
             continue;
         }
-        let renewed = match shared.queue.db().get().await {
-            Ok(mut conn) => {
-                store::renew_leases(&mut conn, &shared.id, &ids, shared.config.lease).await.map_err(|e| e.to_string())
-            }
-            Err(error) => Err(error.to_string()),
-        };
+        let renewed = shared
+            .queue
+            .with_conn(async |conn| store::renew_leases(conn, &shared.id, &ids, shared.config.lease).await)
+            .await;
         let renewed = match renewed {
             Ok(renewed) => renewed,
             // Transient: the next round retries well before the lease ends.

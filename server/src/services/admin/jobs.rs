@@ -52,10 +52,6 @@ fn parse_job_id(id: i64) -> Result<i64, AdminError> {
     Err(AdminError::Invalid(violations.into_error()))
 }
 
-fn db_error(error: impl Into<InfraError>) -> AdminError {
-    AdminError::Infra(error.into())
-}
-
 /// ListJobs.
 pub async fn list_jobs(state: &AppState, request: pb::ListJobsRequest) -> Result<pb::ListJobsResponse, AdminError> {
     let pb::ListJobsRequest { kinds, states, page_size, page_token } = request;
@@ -75,8 +71,9 @@ pub async fn list_jobs(state: &AppState, request: pb::ListJobsRequest) -> Result
     let before: Option<i64> = parse_page_token(&page_token, &filters, &mut violations);
     violations.finish().map_err(AdminError::Invalid)?;
 
-    let mut conn = state.db.get().await.map_err(db_error)?;
-    let mut rows = store::list_jobs(&mut conn, &kinds, &parsed_states, before, limit + 1).await.map_err(db_error)?;
+    let mut conn = state.db.get().await.map_err(AdminError::from)?;
+    let mut rows =
+        store::list_jobs(&mut conn, &kinds, &parsed_states, before, limit + 1).await.map_err(AdminError::from)?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_page_token = match rows.last() {
@@ -138,8 +135,8 @@ pub async fn enqueue_canary(
 
 /// ListSchedules.
 pub async fn list_schedules(state: &AppState) -> Result<pb::ListSchedulesResponse, AdminError> {
-    let mut conn = state.db.get().await.map_err(db_error)?;
-    let rows = schedule_store::list_schedules(&mut conn).await.map_err(db_error)?;
+    let mut conn = state.db.get().await.map_err(AdminError::from)?;
+    let rows = schedule_store::list_schedules(&mut conn).await.map_err(AdminError::from)?;
     Ok(pb::ListSchedulesResponse { schedules: rows.iter().map(schedule_to_pb).collect() })
 }
 
@@ -156,18 +153,18 @@ fn parse_schedule_name(name: &str) -> Result<&str, AdminError> {
 /// PauseSchedule and ResumeSchedule.
 pub async fn set_schedule_paused(state: &AppState, name: &str, paused: bool) -> Result<pb::Schedule, AdminError> {
     let name = parse_schedule_name(name)?;
-    let mut conn = state.db.get().await.map_err(db_error)?;
+    let mut conn = state.db.get().await.map_err(AdminError::from)?;
     let next = if paused {
         None
     } else {
-        let rows = schedule_store::list_schedules(&mut conn).await.map_err(db_error)?;
+        let rows = schedule_store::list_schedules(&mut conn).await.map_err(AdminError::from)?;
         let row = rows.iter().find(|r| r.name == name).ok_or_else(|| AdminError::ScheduleNotFound(name.to_owned()))?;
         // Resuming skips the ticks missed while paused.
         parse_cron(&row.cron).ok().and_then(|cron| next_tick(&cron, Utc::now()))
     };
     let row = schedule_store::set_schedule_paused(&mut conn, name, paused, next)
         .await
-        .map_err(db_error)?
+        .map_err(AdminError::from)?
         .ok_or_else(|| AdminError::ScheduleNotFound(name.to_owned()))?;
     Ok(schedule_to_pb(&row))
 }
