@@ -8,7 +8,7 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 
-use crate::pb::admin_service_client::AdminServiceClient;
+use crate::pb::{admin_service_client::AdminServiceClient, mapping_service_client::MappingServiceClient};
 
 /// Default time allowed to open the connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -160,5 +160,10 @@ impl Client {
     /// Returns a client of `medley.v1.AdminService`.
     pub fn admin(&self) -> AdminServiceClient<AuthedChannel> {
         AdminServiceClient::with_interceptor(self.channel.clone(), self.interceptor.clone())
+    }
+
+    /// Returns a MappingService client (anime id lookups, search, pipeline runs).
+    pub fn mapping(&self) -> MappingServiceClient<AuthedChannel> {
+        MappingServiceClient::with_interceptor(self.channel.clone(), self.interceptor.clone())
     }
 }

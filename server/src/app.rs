@@ -18,6 +18,9 @@ use crate::{
     metrics::Metrics,
     progress::ProgressHub,
     redis::{self as medley_redis, keys::Keys},
+    services::mapping::{
+        cache::MappingCache, pipeline::PipelineDeps, runs::PipelineHandler, sources::fetch::http_client,
+    },
 };
 
 /// Facts about this process, for `GetServerInfo`.
@@ -56,6 +59,8 @@ pub struct AppState {
     pub hub: Arc<ProgressHub>,
     /// The durable job queue.
     pub jobs: JobQueue,
+    /// Mapping lookups (in-process, Redis, PostgreSQL).
+    pub mapping: Arc<MappingCache>,
     /// Cancelled when the process shuts down; background tasks stop on it.
     pub shutdown: CancellationToken,
 }
@@ -70,7 +75,9 @@ impl AppState {
         let keys = Keys::new(config.redis_prefix.clone());
         let shutdown = CancellationToken::new();
         let hub = ProgressHub::start(redis_client, redis.clone(), keys.clone(), shutdown.clone()).await?;
+        let mapping = MappingCache::start(pool.clone(), redis.clone(), keys.clone(), &hub, shutdown.clone());
         Ok(Self {
+            mapping,
             jobs: JobQueue::new(pool.clone(), hub.clone()),
             hub,
             shutdown,
@@ -120,8 +127,22 @@ impl RunningServer {
 /// until [`RunningServer::shutdown`].
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let state = AppState::connect(config).await?;
-    let registry = jobs::default_registry(&state.db);
+    let registry = default_registry(&state)?;
     start_with_state(state, registry).await
+}
+
+/// The job handlers of a Medley process: the platform's (canary, cleanup) and every service's.
+pub fn default_registry(state: &AppState) -> anyhow::Result<Registry> {
+    // rustls needs one process-wide crypto provider; a second install (tests) is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let deps = PipelineDeps {
+        db: state.db.clone(),
+        cache: state.mapping.clone(),
+        hub: state.hub.clone(),
+        http: http_client().context("cannot build the HTTP client of the mapping sources")?,
+    };
+    Ok(jobs::default_registry(&state.db)
+        .register(PipelineHandler { deps, sources: state.config.mapping_sources.0.clone() }))
 }
 
 /// Starts a server whose in-process worker (if `MEDLEY_WORKERS` > 0) runs `registry`.

@@ -113,6 +113,12 @@ pub struct Config {
     #[arg(long, env = "MEDLEY_JOB_RETENTION_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=3650), global = true)]
     pub job_retention_days: u32,
 
+    /// Sources of the mapping pipeline, in order, as `kind=location` (kinds aod, fribb,
+    /// animeapi, arm; location a URL or a file path), comma-separated. Within a kind, earlier
+    /// sources win conflicts.
+    #[arg(long, env = "MEDLEY_MAPPING_SOURCES", default_value = DEFAULT_MAPPING_SOURCES, value_parser = parse_mapping_sources, global = true)]
+    pub mapping_sources: MappingSources,
+
     /// Log output format.
     #[arg(long, env = "MEDLEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -120,6 +126,29 @@ pub struct Config {
     /// Log filter in `tracing` syntax.
     #[arg(long, env = "MEDLEY_LOG", default_value = "info", global = true)]
     pub log: String,
+}
+
+/// The public lists the mapping pipeline reads by default: the maintained fork of
+/// anime-offline-database (the original is archived), Fribb's TVDB/TMDB/IMDb list, ARM (Annict,
+/// Syobocal) and AnimeAPI (Kaize, Nautiljon, Otak Otaku, SilverYasha, Trakt).
+pub const DEFAULT_MAPPING_SOURCES: &str = "aod=https://github.com/cedya77/anime-offline-database/releases/download/latest/anime-offline-database-minified.json.zst,\
+fribb=https://raw.githubusercontent.com/Fribb/anime-lists/master/anime-lists-reduced.json,\
+arm=https://raw.githubusercontent.com/kawaiioverflow/arm/master/arm.json,\
+animeapi=https://raw.githubusercontent.com/nattadasu/animeApi/v3/database/animeapi.tsv";
+
+/// The configured mapping sources.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MappingSources(pub Vec<crate::services::mapping::sources::SourceSpec>);
+
+impl fmt::Display for MappingSources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&list.join(","))
+    }
+}
+
+fn parse_mapping_sources(text: &str) -> Result<MappingSources, String> {
+    crate::services::mapping::sources::SourceSpec::parse_list(text).map(MappingSources)
 }
 
 /// How log lines are written.
@@ -191,6 +220,7 @@ impl Config {
             ("MEDLEY_JOB_POLL_MS", self.job_poll_ms.to_string()),
             ("MEDLEY_JOB_SHUTDOWN_GRACE_MS", self.job_shutdown_grace_ms.to_string()),
             ("MEDLEY_JOB_RETENTION_DAYS", self.job_retention_days.to_string()),
+            ("MEDLEY_MAPPING_SOURCES", self.mapping_sources.to_string()),
             ("MEDLEY_LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
             ("MEDLEY_LOG", self.log.clone()),
         ]

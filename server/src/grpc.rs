@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use http::header::HeaderName;
-use medley_sdk::pb::admin_service_server::AdminServiceServer;
+use medley_sdk::pb::{admin_service_server::AdminServiceServer, mapping_service_server::MappingServiceServer};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -18,7 +18,12 @@ use tower_http::{
     trace::{DefaultOnFailure, TraceLayer},
 };
 
-use crate::{app::AppState, auth::AuthLayer, metrics::MetricsLayer, services::admin::AdminApi};
+use crate::{
+    app::AppState,
+    auth::AuthLayer,
+    metrics::MetricsLayer,
+    services::{admin::AdminApi, mapping::MappingApi},
+};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -81,6 +86,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(AdminServiceServer::new(AdminApi::new(state.clone())))
+        .add_service(MappingServiceServer::new(MappingApi::new(state.clone())))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
     Ok(())

@@ -1,5 +1,5 @@
-//! The HTTP port: Prometheus `/metrics` and `/livez` (REST compatibility routes of the services
-//! join here).
+//! The HTTP port: Prometheus `/metrics`, `/livez`, and the REST compatibility routes of the
+//! services (IDS.moe's for mappings), open to any origin (CORS) like the APIs they replace.
 
 use axum::{Router, extract::State, http::header, response::IntoResponse, routing::get};
 use tokio::net::TcpListener;
@@ -15,7 +15,16 @@ pub async fn serve(state: AppState, listener: TcpListener, shutdown: Cancellatio
 
 /// Builds the HTTP routes.
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/metrics", get(metrics)).route("/livez", get(livez)).with_state(state)
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::OPTIONS])
+        .allow_headers(tower_http::cors::Any);
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/livez", get(livez))
+        .merge(crate::services::mapping::rest::router())
+        .layer(cors)
+        .with_state(state)
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

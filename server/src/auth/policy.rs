@@ -17,12 +17,18 @@ pub enum Access {
 pub fn required_access(path: &str) -> Access {
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     let service = parts.next().unwrap_or_default();
-    let _method = parts.next().unwrap_or_default();
+    let method = parts.next().unwrap_or_default();
     if !service.starts_with("medley.") {
         return Access::Public;
     }
     match service {
         "medley.v1.AdminService" => Access::Scope(Scope::Admin),
+        "medley.v1.MappingService" => match method {
+            "GetMapping" | "BatchGetMappings" | "ResolveRedirect" | "SearchAnime" | "ListPlatforms" | "GetStatus"
+            | "ExportMappings" => Access::Scope(Scope::Read),
+            // RunPipeline, WatchPipelineRun, overrides, and anything added later.
+            _ => Access::Scope(Scope::Admin),
+        },
         // Fail closed for anything not listed.
         _ => Access::Scope(Scope::Admin),
     }
@@ -36,6 +42,15 @@ mod tests {
     fn operational_services_are_public() {
         assert_eq!(required_access("/grpc.health.v1.Health/Check"), Access::Public);
         assert_eq!(required_access("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"), Access::Public);
+    }
+
+    #[test]
+    fn mapping_lookups_need_read_and_its_operations_admin() {
+        assert_eq!(required_access("/medley.v1.MappingService/GetMapping"), Access::Scope(Scope::Read));
+        assert_eq!(required_access("/medley.v1.MappingService/ExportMappings"), Access::Scope(Scope::Read));
+        assert_eq!(required_access("/medley.v1.MappingService/RunPipeline"), Access::Scope(Scope::Admin));
+        assert_eq!(required_access("/medley.v1.MappingService/PutOverride"), Access::Scope(Scope::Admin));
+        assert_eq!(required_access("/medley.v1.MappingService/Unknown"), Access::Scope(Scope::Admin));
     }
 
     #[test]

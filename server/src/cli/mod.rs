@@ -1,7 +1,9 @@
-//! The `medley` command line: `serve` (default), `migrate`, `keys`, `config check`.
+//! The `medley` command line: `serve` (default), `worker`, `migrate`, `keys`, `jobs`, `mapping`,
+//! `config check`.
 
 mod jobs;
 mod keys;
+mod mapping;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +34,9 @@ enum Command {
     /// Operate the job queue.
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
+    /// Run the mapping pipeline in the foreground, or show its status.
+    #[command(subcommand)]
+    Mapping(mapping::MappingCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -62,6 +67,7 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Keys(command) => keys::run(&cli.config, command).await,
         Command::Jobs(command) => jobs::run(cli.config, command).await,
+        Command::Mapping(command) => mapping::run(cli.config, command).await,
         Command::Worker => worker(cli.config).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", cli.config);
@@ -95,7 +101,7 @@ async fn worker(mut config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen for HTTP on {addr} (MEDLEY_WORKER_HTTP_ADDR): {error}"))?;
     tracing::info!(http.addr = %listener.local_addr()?, "worker metrics on /metrics");
-    let worker = crate::app::worker(&state, crate::jobs::default_registry(&state.db));
+    let worker = crate::app::worker(&state, crate::app::default_registry(&state)?);
     let shutdown = state.shutdown.clone();
     let task = tokio::spawn(worker.run(shutdown.clone()));
     let http = tokio::spawn(crate::http_server::serve(state.clone(), listener, shutdown.clone()));

@@ -53,4 +53,91 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(api_keys, job_schedules, jobs,);
+diesel::table! {
+    mapping_cache_outbox (id) {
+        created_at -> Timestamptz,
+        id -> Int8,
+        keys -> Array<Nullable<Text>>,
+        platforms -> Array<Nullable<Int2>>,
+        record_ids -> Array<Nullable<Int8>>,
+    }
+}
+
+diesel::table! {
+    mapping_keys (platform, key) {
+        key -> Text,
+        platform -> Int2,
+        record_id -> Int8,
+    }
+}
+
+diesel::table! {
+    mapping_overrides (id) {
+        change -> Jsonb,
+        created_at -> Timestamptz,
+        id -> Uuid,
+        note -> Text,
+        subject_id -> Text,
+        subject_platform -> Int2,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    mapping_records (id) {
+        body -> Bytea,
+        content_hash -> Bytea,
+        created_at -> Timestamptz,
+        id -> Int8,
+        media_type -> Int2,
+        title -> Text,
+        updated_at -> Timestamptz,
+        year -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    mapping_sources (kind, location) {
+        body -> Nullable<Bytea>,
+        changed_at -> Timestamptz,
+        checked_at -> Timestamptz,
+        etag -> Nullable<Text>,
+        kind -> Text,
+        last_modified -> Nullable<Text>,
+        location -> Text,
+        records -> Int8,
+        sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    mapping_state (singleton) {
+        counts -> Jsonb,
+        data_updated_at -> Timestamptz,
+        inputs_sha256 -> Text,
+        last_run_id -> Nullable<Int8>,
+        singleton -> Bool,
+        total_records -> Int8,
+    }
+}
+
+diesel::table! {
+    mapping_titles (record_id, title) {
+        normalized -> Text,
+        record_id -> Int8,
+        title -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
+    job_schedules,
+    jobs,
+    mapping_cache_outbox,
+    mapping_keys,
+    mapping_overrides,
+    mapping_records,
+    mapping_sources,
+    mapping_state,
+    mapping_titles,
+);

@@ -39,6 +39,11 @@ pub trait JobHandler: Send + Sync + 'static {
         Duration::from_secs(5)
     }
 
+    /// The recurring schedule of this kind, registered by every worker that runs it.
+    fn schedule(&self) -> Option<super::schedule::ScheduleSpec> {
+        None
+    }
+
     /// Runs one attempt and returns the job's result.
     async fn run(&self, ctx: JobContext) -> Result<Value, JobError>;
 }

@@ -138,9 +138,7 @@ impl Worker {
             return;
         }
         tracing::info!(worker.id = %shared.id, slots = shared.config.slots, "worker started");
-        if shared.registry.get(super::cleanup::KIND).is_some() {
-            register_cleanup(&shared).await;
-        }
+        register_schedules(&shared).await;
         let stop_helpers = CancellationToken::new();
         // If this future is dropped mid-way, the helpers stop with it, like a killed process.
         let _stop_helpers_on_drop = stop_helpers.clone().drop_guard();
@@ -237,15 +235,24 @@ impl Worker {
     }
 }
 
-async fn register_cleanup(shared: &Shared) {
-    let spec = super::cleanup::schedule_spec(shared.config.retention_days);
-    let registered = match shared.queue.db().get().await {
-        Ok(mut conn) => super::schedule::register_schedule(&mut conn, &spec).await.map(drop).map_err(|e| e.to_string()),
-        Err(error) => Err(error.to_string()),
-    };
-    if let Err(error) = registered {
-        // The next start tries again; nothing else depends on it.
-        tracing::warn!(%error, "cannot register the jobs cleanup schedule");
+/// Registers the schedules the registered kinds declare (the cleanup's retention comes from
+/// this worker's configuration).
+async fn register_schedules(shared: &Shared) {
+    let mut specs: Vec<_> = shared.registry.handlers().filter_map(|h| h.schedule()).collect();
+    if shared.registry.get(super::cleanup::KIND).is_some() {
+        specs.push(super::cleanup::schedule_spec(shared.config.retention_days));
+    }
+    for spec in specs {
+        let registered = match shared.queue.db().get().await {
+            Ok(mut conn) => {
+                super::schedule::register_schedule(&mut conn, &spec).await.map(drop).map_err(|e| e.to_string())
+            }
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(error) = registered {
+            // The next start tries again; nothing else depends on it.
+            tracing::warn!(%error, schedule = %spec.name, "cannot register a schedule");
+        }
     }
 }
 

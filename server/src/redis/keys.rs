@@ -11,6 +11,9 @@ pub enum Namespace {
     Instance,
     /// Pub/sub channels of the progress hub (`events:{topic}`).
     Events,
+    /// The mapping cache: `mapping:k:{platform}:{key}` → record id, `mapping:r:{id}` → encoded
+    /// record, `mapping:epoch` (bumped by every publishing run).
+    Mapping,
 }
 
 impl Namespace {
@@ -18,6 +21,7 @@ impl Namespace {
         match self {
             Self::Instance => "instance",
             Self::Events => "events",
+            Self::Mapping => "mapping",
         }
     }
 }
@@ -57,6 +61,26 @@ impl Keys {
     /// Returns the pattern matching every event channel.
     pub fn events_pattern(&self) -> String {
         self.key(Namespace::Events, &["*"])
+    }
+
+    /// Returns the cache key of a mapping lookup key (tier 1: → record id).
+    pub fn mapping_key(&self, platform: i16, key: &str) -> String {
+        self.key(Namespace::Mapping, &["k", &platform.to_string(), key])
+    }
+
+    /// Returns the prefix of cached mapping records; the record id follows (tier 2).
+    pub fn mapping_record_prefix(&self) -> String {
+        self.key(Namespace::Mapping, &["r", ""])
+    }
+
+    /// Returns the cache key of a mapping record.
+    pub fn mapping_record(&self, id: i64) -> String {
+        self.key(Namespace::Mapping, &["r", &id.to_string()])
+    }
+
+    /// Returns the key of the mapping cache epoch.
+    pub fn mapping_epoch(&self) -> String {
+        self.key(Namespace::Mapping, &["epoch"])
     }
 
     /// Returns the topic of an event channel of this prefix.

@@ -3,3 +3,4 @@
 //! validation, `error.rs` its error enum.
 
 pub mod admin;
+pub mod mapping;

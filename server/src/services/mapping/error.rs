@@ -1,0 +1,65 @@
+//! Errors of MappingService and how each reaches the client.
+
+use crate::error::{ApiError, ErrorCode, InfraError};
+
+/// Everything MappingService can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MappingError {
+    /// The request was invalid; the violations are already collected.
+    #[error("invalid request")]
+    Invalid(ApiError),
+    /// No record holds this id.
+    #[error("no anime has {platform} id {id}")]
+    NotFound { platform: &'static str, id: String },
+    /// The record has no id on the redirect target.
+    #[error("{title:?} has no {target} id (looked up by {platform} {id})")]
+    NoTargetId { title: String, target: &'static str, platform: &'static str, id: String },
+    /// The target has no page per anime.
+    #[error("{0} has no page per anime to redirect to")]
+    NotRedirectable(&'static str),
+    /// No pipeline run has this id.
+    #[error("pipeline run {0} not found")]
+    RunNotFound(i64),
+    /// No override has this id.
+    #[error("override {0} not found")]
+    OverrideNotFound(String),
+    /// PostgreSQL or Redis failed.
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+impl From<diesel::result::Error> for MappingError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Infra(error.into())
+    }
+}
+
+impl From<crate::db::PoolError> for MappingError {
+    fn from(error: crate::db::PoolError) -> Self {
+        Self::Infra(error.into())
+    }
+}
+
+impl From<MappingError> for ApiError {
+    fn from(error: MappingError) -> Self {
+        match error {
+            MappingError::Invalid(api_error) => api_error,
+            MappingError::NotFound { platform, ref id } => ApiError::new(ErrorCode::NotFound, error.to_string())
+                .with_resource("anime", &format!("{platform}/{id}")),
+            MappingError::NoTargetId { target, .. } => {
+                ApiError::new(ErrorCode::NotFound, error.to_string()).with_resource("anime", target)
+            }
+            MappingError::NotRedirectable(_) => ApiError::new(ErrorCode::FailedPrecondition, error.to_string()),
+            MappingError::RunNotFound(id) => ApiError::not_found("pipeline_run", &id.to_string()),
+            MappingError::OverrideNotFound(ref id) => ApiError::not_found("mapping_override", id),
+            MappingError::Infra(infra) => infra.into(),
+        }
+    }
+}
+
+impl From<MappingError> for tonic::Status {
+    fn from(error: MappingError) -> Self {
+        ApiError::from(error).into()
+    }
+}

@@ -1,0 +1,187 @@
+//! The read operations, shared by the gRPC service and the REST compatibility routes.
+
+use std::sync::Arc;
+
+use medley_sdk::pb;
+
+use super::{
+    MappingError,
+    convert::{ParsedKey, platform_name, run_from_job, summary_to_pb},
+    merge::titles,
+    pipeline::{KIND, RunSummary},
+    platform::{PlatformSpec, Role},
+    store,
+};
+use crate::{
+    app::AppState,
+    error::FieldViolations,
+    jobs::{JobState, convert::job_to_pb, store as job_store},
+    proto_time::to_timestamp,
+};
+
+/// Most keys in one batch.
+pub const MAX_BATCH: usize = 1000;
+
+/// Rejects redirect-only platforms where a stored id is needed.
+pub fn require_stored(key: &ParsedKey, field: &str, violations: &mut FieldViolations) {
+    if !key.spec.stored() {
+        violations
+            .add(format!("{field}.platform"), format!("{} is a redirect target only, not a lookup key", key.spec.name));
+    }
+}
+
+/// Returns the record holding `key`.
+pub async fn get(state: &AppState, key: &ParsedKey) -> Result<Arc<pb::MappingRecord>, MappingError> {
+    let found = state.mapping.get_many(std::slice::from_ref(&key.key())).await?;
+    found
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or_else(|| MappingError::NotFound { platform: key.spec.name, id: display_id(key) })
+}
+
+/// Returns the records of `keys`, aligned with them.
+pub async fn get_many(
+    state: &AppState,
+    keys: &[ParsedKey],
+) -> Result<Vec<Option<Arc<pb::MappingRecord>>>, MappingError> {
+    let wanted: Vec<_> = keys.iter().map(ParsedKey::key).collect();
+    Ok(state.mapping.get_many(&wanted).await?)
+}
+
+fn display_id(key: &ParsedKey) -> String {
+    match key.season {
+        Some(season) => format!("{} season {season}", key.id),
+        None => key.id.clone(),
+    }
+}
+
+/// Resolves the page of the anime of `from` on `target` (its own platform when `None`).
+pub async fn redirect(
+    state: &AppState,
+    from: &ParsedKey,
+    target: Option<&'static PlatformSpec>,
+) -> Result<(String, &'static PlatformSpec, String, Arc<pb::MappingRecord>), MappingError> {
+    let record = get(state, from).await?;
+    let target = target.unwrap_or(from.spec);
+    if target.url_template.is_empty() {
+        return Err(MappingError::NotRedirectable(target.name));
+    }
+    let via = match target.role {
+        Role::RedirectOnly(via) => via,
+        _ => target.platform,
+    };
+    // The id the lookup was made with, when it is the target's own; else the record's first.
+    let ids: Vec<&pb::PlatformId> = record.ids.iter().filter(|i| i.platform == via as i32).collect();
+    let chosen = ids
+        .iter()
+        .find(|i| via == from.spec.platform && i.id == from.id && (from.season.is_none() || i.season == from.season))
+        .or_else(|| ids.first())
+        .copied();
+    let Some(chosen) = chosen else {
+        return Err(MappingError::NoTargetId {
+            title: record.title.clone(),
+            target: target.name,
+            platform: from.spec.name,
+            id: display_id(from),
+        });
+    };
+    let season = if target.seasonal() { chosen.season } else { None };
+    Ok((target.url(&chosen.id, season), target, chosen.id.clone(), record))
+}
+
+/// Fuzzy title search.
+pub async fn search(
+    state: &AppState,
+    request: pb::SearchAnimeRequest,
+) -> Result<pb::SearchAnimeResponse, MappingError> {
+    let mut violations = FieldViolations::new();
+    let query = titles::normalize(&request.query);
+    if request.query.chars().count() > 200 {
+        violations.add("query", "must be at most 200 characters");
+    } else if query.is_empty() {
+        violations.add("query", "must contain a letter or digit");
+    }
+    let media_type = match pb::MediaType::try_from(request.r#type) {
+        Ok(pb::MediaType::Unspecified) => None,
+        Ok(t) => Some(t as i16),
+        Err(_) => {
+            violations.add("type", format!("{} is not a media type", request.r#type));
+            None
+        }
+    };
+    if request.year.is_some_and(|y| !(1900..=2100).contains(&y)) {
+        violations.add("year", "must be between 1900 and 2100");
+    }
+    let limit = match request.page_size {
+        0 => 20,
+        n if (1..=100).contains(&n) => i64::from(n),
+        _ => {
+            violations.add("page_size", "must be 1 to 100, or 0 for 20");
+            20
+        }
+    };
+    violations.finish().map_err(MappingError::Invalid)?;
+    let mut conn = state.db.get().await?;
+    let rows = store::search(&mut conn, &query, media_type, request.year, limit).await?;
+    let results = rows
+        .into_iter()
+        .filter_map(|(body, title, score)| {
+            let record = prost::Message::decode(body.as_slice()).ok()?;
+            Some(pb::SearchAnimeResult { record: Some(record), matched_title: title, score })
+        })
+        .collect();
+    Ok(pb::SearchAnimeResponse { results })
+}
+
+/// The newest run and the newest successful run.
+pub async fn runs(state: &AppState) -> Result<(Option<pb::PipelineRun>, Option<pb::PipelineRun>), MappingError> {
+    let mut conn = state.db.get().await?;
+    let kinds = [KIND.to_owned()];
+    let last = job_store::list_jobs(&mut conn, &kinds, &[], None, 1).await?;
+    let ok = job_store::list_jobs(&mut conn, &kinds, &[JobState::Succeeded], None, 1).await?;
+    let convert = |rows: Vec<crate::jobs::JobRow>| rows.first().map(|row| run_from_job(&job_to_pb(row)));
+    Ok((convert(last), convert(ok)))
+}
+
+/// Counts, sources and runs.
+pub async fn status(state: &AppState) -> Result<pb::GetStatusResponse, MappingError> {
+    let mut conn = state.db.get().await?;
+    let row = store::state(&mut conn).await?;
+    let sources = store::list_sources(&mut conn).await?;
+    drop(conn);
+    let (last_run, last_successful_run) = runs(state).await?;
+    let counts: Vec<(i64, i64)> =
+        row.as_ref().and_then(|r| serde_json::from_value(r.counts.clone()).ok()).unwrap_or_default();
+    Ok(pb::GetStatusResponse {
+        total_records: row.as_ref().map_or(0, |r| r.total_records),
+        counts: counts
+            .into_iter()
+            .map(|(platform, records)| {
+                let platform = i32::try_from(platform).unwrap_or_default();
+                pb::PlatformCount { platform, name: platform_name(platform), records }
+            })
+            .collect(),
+        sources: sources
+            .into_iter()
+            .map(|s| pb::MappingSource {
+                kind: s.kind,
+                location: s.location,
+                etag: s.etag.unwrap_or_default(),
+                last_modified: s.last_modified.unwrap_or_default(),
+                sha256: s.sha256,
+                records: s.records,
+                check_time: Some(to_timestamp(s.checked_at)),
+                change_time: Some(to_timestamp(s.changed_at)),
+            })
+            .collect(),
+        last_run,
+        last_successful_run,
+        data_update_time: row.map(|r| to_timestamp(r.data_updated_at)),
+    })
+}
+
+/// Decodes a stored summary (for the CLI).
+pub fn summary_from_json(json: &serde_json::Value) -> Option<pb::PipelineSummary> {
+    serde_json::from_value::<RunSummary>(json.clone()).ok().map(|s| summary_to_pb(&s))
+}
