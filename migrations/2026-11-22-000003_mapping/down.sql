@@ -6,3 +6,4 @@ DROP TABLE mapping_titles;
 DROP TABLE mapping_keys;
 DROP TABLE mapping_records;
 DROP SEQUENCE mapping_record_ids;
+DROP EXTENSION IF EXISTS pg_trgm;

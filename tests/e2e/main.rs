@@ -9,6 +9,7 @@ mod http_port;
 mod jobs;
 mod jobs_bad_input;
 mod jobs_watch;
+mod mapping;
 mod migrations;
 mod outages;
 mod reflection;

@@ -8,6 +8,7 @@
 //! `redis://127.0.0.1:6379`).
 
 pub mod db;
+pub mod fake_source;
 pub mod handlers;
 pub mod http;
 pub mod proxy;
@@ -15,6 +16,12 @@ pub mod redis;
 pub mod server;
 
 pub use db::TestDb;
+pub use fake_source::{FakeSource, Reply};
 pub use proxy::ChaosProxy;
 pub use redis::TestRedis;
 pub use server::{TestServer, TestServerBuilder, TestWorker};
+
+/// Returns the path of a file under `tests/fixtures/`.
+pub fn fixture(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(path)
+}

@@ -282,7 +282,8 @@ async fn redirect(State(state): State<AppState>, Query(query): Query<HashMap<Str
     };
     match lookup::redirect(&state, &key, target).await {
         Ok((url, ..)) if raw => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], url).into_response(),
-        Ok((url, ..)) => Redirect::to(&url).into_response(),
+        // 302 like IDS.moe (axum's `Redirect::to` would send 303).
+        Ok((url, ..)) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
         Err(MappingError::NotFound { platform, id }) => {
             not_found(format!("Platform {platform} with ID {id} not found")).into_response()
         }
