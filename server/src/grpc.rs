@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::header::HeaderName;
 use medley_sdk::pb::{admin_service_server::AdminServiceServer, mapping_service_server::MappingServiceServer};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::{StreamExt as _, wrappers::TcpListenerStream};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic_health::pb::health_server::{Health, HealthServer};
@@ -78,6 +78,16 @@ pub async fn serve(
         .layer(AuthLayer::new(state.verifier.clone()))
         .into_inner();
 
+    // tonic sets TCP_NODELAY only on listeners it binds itself. Without it, a response larger
+    // than one segment waits for the client's delayed ACK (~40 ms) under Nagle's algorithm.
+    let incoming = TcpListenerStream::new(listener).map(|stream| {
+        if let Ok(stream) = &stream
+            && let Err(error) = stream.set_nodelay(true)
+        {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+        stream
+    });
     Server::builder()
         .accept_http1(true)
         .timeout(config.request_timeout())
@@ -87,7 +97,7 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(AdminServiceServer::new(AdminApi::new(state.clone())))
         .add_service(MappingServiceServer::new(MappingApi::new(state.clone())))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled())
         .await?;
     Ok(())
 }

@@ -34,8 +34,10 @@ pub const MAPPING_TOPIC: &str = "mapping";
 const REDIS_TTL_SECS: u64 = 7 * 24 * 3600;
 /// Lifetime of in-process entries: a safety net should an announcement be lost.
 const LOCAL_TTL: Duration = Duration::from_secs(300);
-/// Entries the in-process cache holds.
-const LOCAL_CAPACITY: usize = 200_000;
+/// Keys the in-process cache holds (small entries: a key and a record id).
+const LOCAL_KEYS: usize = 300_000;
+/// Decoded records the in-process cache holds (~1-3 KB each), shared by all their keys.
+const LOCAL_RECORDS: usize = 50_000;
 /// Commands per Redis pipeline when a run fills or invalidates.
 const REDIS_BATCH: usize = 2000;
 
@@ -60,15 +62,11 @@ for i = 2, #KEYS, 2 do
 end
 return 1";
 
-struct LocalEntry {
+/// An in-process key entry: the record id, or `None` for a known miss.
+#[derive(Clone, Copy)]
+struct LocalKey {
     at: Instant,
-    found: Found,
-}
-
-impl Clone for LocalEntry {
-    fn clone(&self) -> Self {
-        Self { at: self.at, found: self.found.clone() }
-    }
+    record: Option<i64>,
 }
 
 /// The lookup path shared by the gRPC service and the REST routes.
@@ -76,7 +74,8 @@ pub struct MappingCache {
     db: DbPool,
     redis: ConnectionManager,
     keys: Keys,
-    local: quick_cache::sync::Cache<Key, LocalEntry>,
+    local_keys: quick_cache::sync::Cache<Key, LocalKey>,
+    local_records: quick_cache::sync::Cache<i64, Arc<pb::MappingRecord>>,
     generation: AtomicU64,
     get_script: Script,
     fill_script: Script,
@@ -95,7 +94,8 @@ impl MappingCache {
             db,
             redis,
             keys,
-            local: quick_cache::sync::Cache::new(LOCAL_CAPACITY),
+            local_keys: quick_cache::sync::Cache::new(LOCAL_KEYS),
+            local_records: quick_cache::sync::Cache::new(LOCAL_RECORDS),
             generation: AtomicU64::new(0),
             get_script: Script::new(GET_SCRIPT),
             fill_script: Script::new(FILL_SCRIPT),
@@ -123,28 +123,39 @@ impl MappingCache {
     /// Drops every in-process entry (after a run changed the data).
     pub fn clear_local(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        self.local.clear();
+        self.local_keys.clear();
+        self.local_records.clear();
     }
 
     /// Looks up `keys`; the result is aligned with them.
     pub async fn get_many(&self, keys: &[Key]) -> Result<Vec<Found>, InfraError> {
         let generation = self.generation.load(Ordering::SeqCst);
-        let mut results: Vec<Option<Found>> = keys
-            .iter()
-            .map(|key| self.local.get(key).filter(|e| e.at.elapsed() < LOCAL_TTL).map(|e| e.found))
-            .collect();
+        let mut results: Vec<Option<Found>> = keys.iter().map(|key| self.local_get(key)).collect();
         let missing: Vec<usize> = (0..keys.len()).filter(|&i| results[i].is_none()).collect();
         if !missing.is_empty() {
             let found = self.fetch(&missing.iter().map(|&i| keys[i].clone()).collect::<Vec<_>>()).await?;
             let same_generation = self.generation.load(Ordering::SeqCst) == generation;
             for (index, found) in missing.into_iter().zip(found) {
                 if same_generation {
-                    self.local.insert(keys[index].clone(), LocalEntry { at: Instant::now(), found: found.clone() });
+                    let record = found.as_ref().map(|r| r.id);
+                    self.local_keys.insert(keys[index].clone(), LocalKey { at: Instant::now(), record });
+                    if let Some(found) = &found {
+                        self.local_records.insert(found.id, found.clone());
+                    }
                 }
                 results[index] = Some(found);
             }
         }
         Ok(results.into_iter().map(Option::flatten).collect())
+    }
+
+    /// The in-process answer: `Some(found)` on a hit (including a known miss), `None` to fetch.
+    fn local_get(&self, key: &Key) -> Option<Found> {
+        let entry = self.local_keys.get(key).filter(|e| e.at.elapsed() < LOCAL_TTL)?;
+        match entry.record {
+            None => Some(None),
+            Some(id) => self.local_records.get(&id).map(Some),
+        }
     }
 
     /// Redis, then PostgreSQL for what Redis lacks.

@@ -13,7 +13,7 @@ use axum::{
     Json, Router,
     extract::{Query, State},
     http::{Method, StatusCode, Uri, header},
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use medley_sdk::pb::{self, Platform};
@@ -227,7 +227,17 @@ async fn record(State(state): State<AppState>, method: Method, uri: Uri) -> Resp
         return error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", "only GET is supported");
     }
     if uri.path() == "/" {
-        return Redirect::to("https://github.com/medley").into_response();
+        let routes = [
+            "/{platform}/{id}",
+            "/trakt/{shows|movies}/{id}[/seasons/{n}]",
+            "/themoviedb/{movie|tv}/{id}[/season/{n}]",
+            "/thetvdb/series/{id}[/seasons/{n}]",
+            "/redirect?from=&id=&to=[&raw=true]",
+            "/status",
+            "/heartbeat",
+        ];
+        return Json(json!({ "name": "medley", "service": "anime id mapping (IDS.moe compatible)", "routes": routes }))
+            .into_response();
     }
     let key = match parse_path(uri.path()) {
         Ok(key) => key,
