@@ -11,7 +11,7 @@ async fn lookups_reject_bad_keys_with_field_violations() {
     let client = server.client().await;
     let get = |k: Option<pb::MappingKey>| {
         let client = client.clone();
-        async move { client.mapping().get_mapping(pb::GetMappingRequest { key: k }).await.expect_err("invalid") }
+        async move { client.mapping().get_mapping(pb::GetMappingRequest { key: k, view: 0 }).await.expect_err("invalid") }
     };
     assert_invalid_fields(&get(None).await, &["key"]);
     assert_invalid_fields(&get(Some(key("netflix", "1"))).await, &["key.platform_name"]);
@@ -34,7 +34,13 @@ async fn lookups_reject_bad_keys_with_field_violations() {
 
     let batch = |keys: Vec<pb::MappingKey>| {
         let client = client.clone();
-        async move { client.mapping().batch_get_mappings(pb::BatchGetMappingsRequest { keys }).await.expect_err("invalid") }
+        async move {
+            client
+                .mapping()
+                .batch_get_mappings(pb::BatchGetMappingsRequest { keys, view: 0 })
+                .await
+                .expect_err("invalid")
+        }
     };
     assert_invalid_fields(&batch(vec![]).await, &["keys"]);
     assert_invalid_fields(&batch((0..1001).map(|n| key("mal", &(n + 1).to_string())).collect()).await, &["keys"]);
@@ -42,6 +48,13 @@ async fn lookups_reject_bad_keys_with_field_violations() {
         &batch(vec![key("mal", "1"), key("mal", "x"), key("zzz", "1")]).await,
         &["keys[1].id", "keys[2].platform_name"],
     );
+
+    let bad_view = client
+        .mapping()
+        .get_mapping(pb::GetMappingRequest { key: Some(key("mal", "1")), view: 42 })
+        .await
+        .expect_err("bad view");
+    assert_invalid_fields(&bad_view, &["view"]);
 
     let redirect = client
         .mapping()

@@ -28,6 +28,18 @@ async fn lookups_accept_every_alias_and_enum_and_batches_stay_aligned() {
     let ann = bebop.ids.iter().find(|i| i.platform == Platform::Animenewsnetwork as i32).expect("ANN");
     assert_eq!(ann.url, "https://www.animenewsnetwork.com/encyclopedia/anime.php?id=13");
 
+    let compact = client
+        .mapping()
+        .get_mapping(pb::GetMappingRequest { key: Some(key("mal", "1")), view: pb::RecordView::Ids as i32 })
+        .await
+        .expect("ids view")
+        .into_inner()
+        .record
+        .expect("record");
+    assert_eq!(compact.ids.len(), bebop.ids.len());
+    assert!(compact.synonyms.is_empty() && compact.ids.iter().all(|i| i.url.is_empty()));
+    assert_eq!(compact.title, bebop.title);
+
     let missing = get(&client, key("anilist", "999999999")).await.expect_err("absent");
     assert_eq!(missing.code(), tonic::Code::NotFound);
     assert!(missing.message().contains("anilist"), "{missing:?}");
@@ -35,7 +47,7 @@ async fn lookups_accept_every_alias_and_enum_and_batches_stay_aligned() {
     let keys = vec![key("mal", "1"), key("kitsu", "999999999"), season_key("tvdb", "72025", 2), key("mal", "1")];
     let batch = client
         .mapping()
-        .batch_get_mappings(pb::BatchGetMappingsRequest { keys: keys.clone() })
+        .batch_get_mappings(pb::BatchGetMappingsRequest { keys: keys.clone(), view: 0 })
         .await
         .expect("batch")
         .into_inner()
@@ -47,7 +59,8 @@ async fn lookups_accept_every_alias_and_enum_and_batches_stay_aligned() {
     assert!(batch[1].record.is_none());
 
     let thousand: Vec<_> = (1..=1000).map(|n| key("mal", &n.to_string())).collect();
-    let big = client.mapping().batch_get_mappings(pb::BatchGetMappingsRequest { keys: thousand }).await.expect("1000");
+    let request = pb::BatchGetMappingsRequest { keys: thousand, view: pb::RecordView::Ids as i32 };
+    let big = client.mapping().batch_get_mappings(request).await.expect("1000");
     assert_eq!(big.into_inner().results.len(), 1000);
 }
 

@@ -105,7 +105,7 @@ pub fn season_key(platform: &str, id: &str, season: i32) -> pb::MappingKey {
 
 /// Looks one key up.
 pub async fn get(client: &Client, key: pb::MappingKey) -> Result<pb::MappingRecord, tonic::Status> {
-    let response = client.mapping().get_mapping(pb::GetMappingRequest { key: Some(key) }).await?;
+    let response = client.mapping().get_mapping(pb::GetMappingRequest { key: Some(key), view: 0 }).await?;
     Ok(response.into_inner().record.expect("a record"))
 }
 

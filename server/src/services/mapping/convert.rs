@@ -211,3 +211,43 @@ pub fn platform_name(number: i32) -> String {
 pub fn platform_of(number: i16) -> Platform {
     Platform::try_from(i32::from(number)).unwrap_or_default()
 }
+
+/// Validates a record view (unspecified means full); an unknown value is a violation.
+pub fn parse_view(value: i32, violations: &mut FieldViolations) -> pb::RecordView {
+    match pb::RecordView::try_from(value) {
+        Ok(pb::RecordView::Unspecified) => pb::RecordView::Full,
+        Ok(view) => view,
+        Err(_) => {
+            violations.add("view", format!("{value} is not a record view"));
+            pb::RecordView::Full
+        }
+    }
+}
+
+/// Returns the part of `record` that `view` asks for.
+pub fn shape(record: &pb::MappingRecord, view: pb::RecordView) -> pb::MappingRecord {
+    match view {
+        pb::RecordView::Ids => pb::MappingRecord {
+            id: record.id,
+            title: record.title.clone(),
+            r#type: record.r#type,
+            year: record.year,
+            season: record.season,
+            episodes: record.episodes,
+            synonyms: Vec::new(),
+            ids: record
+                .ids
+                .iter()
+                .map(|i| pb::PlatformId {
+                    platform: i.platform,
+                    id: i.id.clone(),
+                    season: i.season,
+                    episode_offset: i.episode_offset,
+                    url: String::new(),
+                })
+                .collect(),
+            update_time: record.update_time,
+        },
+        _ => record.clone(),
+    }
+}

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     MappingError,
-    convert::{parse_key, parse_platform_ref, platform_infos},
+    convert::{parse_key, parse_platform_ref, parse_view, platform_infos, shape},
     lookup::{self, MAX_BATCH, require_stored},
     overrides, runs, store,
 };
@@ -43,7 +43,9 @@ impl MappingService for MappingApi {
         request: Request<pb::GetMappingRequest>,
     ) -> Result<Response<pb::GetMappingResponse>, Status> {
         let mut violations = FieldViolations::new();
-        let key = match request.into_inner().key {
+        let request = request.into_inner();
+        let view = parse_view(request.view, &mut violations);
+        let key = match request.key {
             Some(key) => parse_key(&key, "key", &mut violations),
             None => {
                 violations.add("key", "is required");
@@ -56,15 +58,16 @@ impl MappingService for MappingApi {
         violations.finish().map_err(MappingError::Invalid)?;
         let Some(key) = key else { return Err(FieldViolations::new().into_error().into()) };
         let record = lookup::get(&self.state, &key).await?;
-        Ok(Response::new(pb::GetMappingResponse { record: Some((*record).clone()) }))
+        Ok(Response::new(pb::GetMappingResponse { record: Some(shape(&record, view)) }))
     }
 
     async fn batch_get_mappings(
         &self,
         request: Request<pb::BatchGetMappingsRequest>,
     ) -> Result<Response<pb::BatchGetMappingsResponse>, Status> {
-        let keys = request.into_inner().keys;
+        let pb::BatchGetMappingsRequest { keys, view } = request.into_inner();
         let mut violations = FieldViolations::new();
+        let view = parse_view(view, &mut violations);
         if keys.is_empty() || keys.len() > MAX_BATCH {
             violations.add("keys", format!("must hold 1 to {MAX_BATCH} keys, got {}", keys.len()));
             return Err(violations.into_error().into());
@@ -87,7 +90,7 @@ impl MappingService for MappingApi {
             .map(|(key, record)| pb::BatchGetMappingsResult {
                 key: Some(key),
                 found: record.is_some(),
-                record: record.map(|r| (*r).clone()),
+                record: record.map(|r| shape(&r, view)),
             })
             .collect();
         Ok(Response::new(pb::BatchGetMappingsResponse { results }))
