@@ -1,6 +1,6 @@
 //! Request validation and proto conversions of MappingService.
 
-use medley_sdk::pb::{self, PipelineStage, Platform, mapping_key::PlatformRef};
+use medley_sdk::pb::{self, PipelineStage, mapping_key::PlatformRef};
 
 use super::{
     pipeline::RunSummary,
@@ -205,11 +205,6 @@ pub fn summary_to_pb(s: &RunSummary) -> pb::PipelineSummary {
 /// Name of a platform number (for counts).
 pub fn platform_name(number: i32) -> String {
     spec_of_number(number).map(|s| s.name.to_owned()).unwrap_or_default()
-}
-
-/// Returns the enum of a stored platform number.
-pub fn platform_of(number: i16) -> Platform {
-    Platform::try_from(i32::from(number)).unwrap_or_default()
 }
 
 /// Validates a record view (unspecified means full); an unknown value is a violation.

@@ -6,9 +6,9 @@ use medley_sdk::pb;
 
 use super::{
     MappingError,
-    convert::{ParsedKey, platform_name, run_from_job, summary_to_pb},
+    convert::{ParsedKey, platform_name, run_from_job},
     merge::titles,
-    pipeline::{KIND, RunSummary},
+    pipeline::KIND,
     platform::{PlatformSpec, Role},
     store,
 };
@@ -179,9 +179,4 @@ pub async fn status(state: &AppState) -> Result<pb::GetStatusResponse, MappingEr
         last_successful_run,
         data_update_time: row.map(|r| to_timestamp(r.data_updated_at)),
     })
-}
-
-/// Decodes a stored summary (for the CLI).
-pub fn summary_from_json(json: &serde_json::Value) -> Option<pb::PipelineSummary> {
-    serde_json::from_value::<RunSummary>(json.clone()).ok().map(|s| summary_to_pb(&s))
 }
