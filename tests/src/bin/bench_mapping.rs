@@ -204,6 +204,17 @@ async fn main() {
     })
     .await;
 
+    // The same client on health checks: no auth lookup and the smallest messages, to tell the
+    // cost of the shared layers from the cost of the machine.
+    let c = clients.clone();
+    load("Health/Check (no auth)", in_flight, seconds, move |n| {
+        let mut health = tonic_health::pb::health_client::HealthClient::new(c[n % c.len()].channel());
+        async move {
+            health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.expect("health");
+        }
+    })
+    .await;
+
     // Batches of 1,000 distinct ids, one at a time: "in-process" cycles through the same 10,000
     // ids (cached after the first 10 batches); "Redis" clears the in-process cache before each.
     let cases = [
