@@ -275,6 +275,11 @@ pub fn spec_of_number(number: i32) -> Option<&'static PlatformSpec> {
     Platform::try_from(number).ok().and_then(spec_of)
 }
 
+/// Returns whether one id of `platform` is one anime (a node of the merge graph).
+pub fn is_unique(platform: Platform) -> bool {
+    spec_of(platform).is_some_and(|s| s.role == Role::Unique)
+}
+
 /// Resolves a canonical name or alias, case-insensitively.
 pub fn by_name(name: &str) -> Option<&'static PlatformSpec> {
     let name = name.trim().to_ascii_lowercase();

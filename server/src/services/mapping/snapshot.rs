@@ -18,8 +18,9 @@ use prost::Message as _;
 use sha2::{Digest, Sha256};
 
 use super::{
+    convert::platform_id_to_pb,
     merge::{MergedRecord, titles},
-    platform::{PLATFORMS, Role, spec_of},
+    platform::{PLATFORMS, is_unique},
     sources::SourceId,
 };
 
@@ -84,18 +85,14 @@ pub fn assign_ids(records: &[MergedRecord], served: &Served) -> Vec<Option<i64>>
     assigned
 }
 
-fn is_unique(platform: Platform) -> bool {
-    spec_of(platform).is_some_and(|s| s.role == Role::Unique)
-}
-
 /// Builds the stored form of a merged record.
 pub fn finalize(id: i64, merged: &MergedRecord) -> FinalRecord {
     let mut ids: Vec<pb::PlatformId> = Vec::with_capacity(merged.ids.len() + 1);
     for source in &merged.ids {
-        ids.push(platform_id(source));
+        ids.push(platform_id_to_pb(source));
         // Shikimori ids are MyAnimeList ids.
         if source.platform == Platform::Myanimelist {
-            ids.push(platform_id(&SourceId { platform: Platform::Shikimori, ..source.clone() }));
+            ids.push(platform_id_to_pb(&SourceId { platform: Platform::Shikimori, ..source.clone() }));
         }
     }
     ids.sort_by(|a, b| a.platform.cmp(&b.platform).then_with(|| a.season.cmp(&b.season)).then_with(|| a.id.cmp(&b.id)));
@@ -118,17 +115,6 @@ pub fn finalize(id: i64, merged: &MergedRecord) -> FinalRecord {
         .filter(|(_, n)| !n.is_empty())
         .collect();
     FinalRecord { id, record, hash, search_titles }
-}
-
-fn platform_id(id: &SourceId) -> pb::PlatformId {
-    let url = spec_of(id.platform).map(|s| s.url(&id.id, id.season)).unwrap_or_default();
-    pb::PlatformId {
-        platform: id.platform as i32,
-        id: id.id.clone(),
-        season: id.season,
-        episode_offset: id.episode_offset,
-        url,
-    }
 }
 
 /// Builds every key of `records`, each given to one record (see the module docs).

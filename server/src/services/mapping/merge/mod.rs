@@ -31,7 +31,7 @@ use std::collections::{HashMap, HashSet};
 use medley_sdk::pb::{AiringSeason, MediaType, Platform};
 
 use super::{
-    platform::{Role, spec_of},
+    platform::is_unique,
     sources::{SourceId, SourceRecord},
 };
 
@@ -234,10 +234,6 @@ impl Graph {
         self.parent[small as usize] = big;
         Ok(())
     }
-}
-
-fn is_unique(platform: Platform) -> bool {
-    spec_of(platform).is_some_and(|s| s.role == Role::Unique)
 }
 
 fn anchor_rank(platform: Platform) -> usize {
