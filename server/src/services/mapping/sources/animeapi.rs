@@ -6,7 +6,7 @@
 use medley_sdk::pb::Platform;
 use serde_json::Value;
 
-use super::{Parsed, RecordBuilder, json_reason};
+use super::{Parsed, RecordBuilder, json_objects};
 
 /// Simple columns: the column name is the platform's canonical name.
 const COLUMNS: &[(&str, Platform)] = &[
@@ -38,10 +38,8 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Parsed, String> {
-    let rows: Vec<Value> = serde_json::from_slice(bytes).map_err(|e| json_reason(&e))?;
     let mut parsed = Parsed::default();
-    for (index, row) in rows.iter().enumerate() {
-        let Value::Object(row) = row else { return Err(format!("entry {index} is not an object")) };
+    for row in json_objects(bytes)? {
         let cell = |name: &str| match row.get(name) {
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Number(n)) => Some(n.to_string()),

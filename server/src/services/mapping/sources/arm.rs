@@ -1,19 +1,13 @@
 //! kawaiioverflow/arm `arm.json`: `[{mal_id, anilist_id, annict_id, syobocal_tid}]`, the only
 //! public source of Annict and Syobocal ids.
 
+use super::{Parsed, RecordBuilder, json_objects};
 use medley_sdk::pb::Platform;
-use serde_json::Value;
-
-use super::{Parsed, RecordBuilder, json_reason};
 
 /// Parses `arm.json`.
 pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
-    let entries: Vec<Value> = serde_json::from_slice(bytes).map_err(|e| json_reason(&e))?;
     let mut parsed = Parsed::default();
-    for (index, entry) in entries.iter().enumerate() {
-        let Value::Object(entry) = entry else {
-            return Err(format!("entry {index} is not an object"));
-        };
+    for entry in json_objects(bytes)? {
         let mut builder = RecordBuilder::default();
         for (field, platform) in [
             ("mal_id", Platform::Myanimelist),

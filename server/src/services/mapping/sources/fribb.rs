@@ -7,17 +7,13 @@
 use medley_sdk::pb::{MediaType, Platform};
 use serde_json::{Map, Value};
 
-use super::{Parsed, RecordBuilder, as_i32, json_reason};
+use super::{Parsed, RecordBuilder, as_i32, json_objects};
 
 /// Parses a Fribb list: a JSON array of objects.
 pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
-    let entries: Vec<Value> = serde_json::from_slice(bytes).map_err(|e| json_reason(&e))?;
     let mut parsed = Parsed::default();
-    for (index, entry) in entries.iter().enumerate() {
-        let Value::Object(entry) = entry else {
-            return Err(format!("entry {index} is not an object"));
-        };
-        record(entry).finish_into(&mut parsed);
+    for entry in json_objects(bytes)? {
+        record(&entry).finish_into(&mut parsed);
     }
     Ok(parsed)
 }

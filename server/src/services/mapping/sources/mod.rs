@@ -261,6 +261,19 @@ pub(crate) fn json_reason(error: &serde_json::Error) -> String {
     }
 }
 
+/// Parses a JSON array of objects, naming the first entry that is not one.
+pub(crate) fn json_objects(bytes: &[u8]) -> Result<Vec<serde_json::Map<String, Value>>, String> {
+    let entries: Vec<Value> = serde_json::from_slice(bytes).map_err(|e| json_reason(&e))?;
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| match entry {
+            Value::Object(object) => Ok(object),
+            _ => Err(format!("entry {index} is not an object")),
+        })
+        .collect()
+}
+
 /// Parses `bytes` in the format of `kind`.
 pub fn parse(kind: SourceKind, location: &str, bytes: &[u8]) -> Result<Parsed, SourceError> {
     let result = match kind {
