@@ -12,7 +12,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let proto_root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../proto");
     let files =
-        ["medley/v1/common.proto", "medley/v1/admin.proto", "medley/v1/mapping.proto"].map(|f| proto_root.join(f));
+        ["medley/v1/common.proto", "medley/v1/admin.proto", "medley/v1/mapping.proto", "medley/v1/catalog.proto"]
+            .map(|f| proto_root.join(f));
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
 
     tonic_prost_build::configure()

@@ -8,7 +8,10 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 
-use crate::pb::{admin_service_client::AdminServiceClient, mapping_service_client::MappingServiceClient};
+use crate::pb::{
+    admin_service_client::AdminServiceClient, catalog_service_client::CatalogServiceClient,
+    mapping_service_client::MappingServiceClient,
+};
 
 /// Default time allowed to open the connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -165,5 +168,10 @@ impl Client {
     /// Returns a MappingService client (anime id lookups, search, pipeline runs).
     pub fn mapping(&self) -> MappingServiceClient<AuthedChannel> {
         MappingServiceClient::with_interceptor(self.channel.clone(), self.interceptor.clone())
+    }
+
+    /// Returns a CatalogService client (anime catalog, imports, importer runs).
+    pub fn catalog(&self) -> CatalogServiceClient<AuthedChannel> {
+        CatalogServiceClient::with_interceptor(self.channel.clone(), self.interceptor.clone())
     }
 }

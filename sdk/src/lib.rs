@@ -33,4 +33,4 @@ pub mod pb {
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("medley_descriptor");
 
 /// Fully qualified names of every Medley gRPC service, in the order they were introduced.
-pub const SERVICE_NAMES: &[&str] = &["medley.v1.AdminService", "medley.v1.MappingService"];
+pub const SERVICE_NAMES: &[&str] = &["medley.v1.AdminService", "medley.v1.MappingService", "medley.v1.CatalogService"];

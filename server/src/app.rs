@@ -18,8 +18,9 @@ use crate::{
     metrics::Metrics,
     progress::ProgressHub,
     redis::{self as medley_redis, keys::Keys},
-    services::mapping::{
-        cache::MappingCache, pipeline::PipelineDeps, runs::PipelineHandler, sources::fetch::http_client,
+    services::{
+        catalog::importer::{ImportDeps, job::ImportHandler},
+        mapping::{cache::MappingCache, pipeline::PipelineDeps, runs::PipelineHandler, sources::fetch::http_client},
     },
 };
 
@@ -142,7 +143,21 @@ pub fn default_registry(state: &AppState) -> anyhow::Result<Registry> {
         http: http_client().context("cannot build the HTTP client of the mapping sources")?,
     };
     Ok(jobs::default_registry(&state.db)
-        .register(PipelineHandler { deps, sources: state.config.mapping_sources.0.clone() }))
+        .register(PipelineHandler { deps, sources: state.config.mapping_sources.0.clone() })
+        .register(import_handler(state)?))
+}
+
+/// The catalog importer's job handler; its schedule is registered only when a Kodik token is
+/// configured (without one every run would fail).
+pub fn import_handler(state: &AppState) -> anyhow::Result<ImportHandler> {
+    let catalog = &state.config.catalog;
+    let deps = ImportDeps::new(state.db.clone(), state.hub.clone(), catalog)
+        .context("cannot build the HTTP clients of the catalog importer")?;
+    let cron = Some(catalog.import_cron.trim().to_owned()).filter(|c| !c.is_empty() && !catalog.kodik_token.is_empty());
+    if let Some(cron) = &cron {
+        jobs::schedule::parse_cron(cron).map_err(|e| anyhow::anyhow!("MEDLEY_IMPORT_CRON {cron:?}: {e}"))?;
+    }
+    Ok(ImportHandler { deps, cron })
 }
 
 /// Starts a server whose in-process worker (if `MEDLEY_WORKERS` > 0) runs `registry`.

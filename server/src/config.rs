@@ -23,10 +23,16 @@
 //! | `MEDLEY_JOB_RETENTION_DAYS` | `14` | days finished jobs are kept before the daily cleanup deletes them |
 //! | `MEDLEY_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `MEDLEY_LOG` | `info` | log filter, `tracing` syntax (e.g. `info,medley_server=debug`) |
+//!
+//! The catalog importer's settings are in [`catalog`].
+
+pub mod catalog;
 
 use std::{fmt, net::SocketAddr, time::Duration};
 
 use clap::{Args, ValueEnum};
+
+pub use catalog::{CatalogConfig, TitleLanguage};
 
 /// Default gRPC listen address.
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
@@ -118,6 +124,10 @@ pub struct Config {
     /// sources win conflicts.
     #[arg(long, env = "MEDLEY_MAPPING_SOURCES", default_value = DEFAULT_MAPPING_SOURCES, value_parser = parse_mapping_sources, global = true)]
     pub mapping_sources: MappingSources,
+
+    /// Settings of the catalog importer (Kodik, Shikimori).
+    #[command(flatten)]
+    pub catalog: CatalogConfig,
 
     /// Log output format.
     #[arg(long, env = "MEDLEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -224,6 +234,9 @@ impl Config {
             ("MEDLEY_LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
             ("MEDLEY_LOG", self.log.clone()),
         ]
+        .into_iter()
+        .chain(self.catalog.redacted_entries())
+        .collect()
     }
 }
 

@@ -86,6 +86,19 @@ impl ApiError {
         self.code
     }
 
+    /// Returns the public message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Returns the fields named by `BadRequest` violations, for errors reported per item.
+    pub fn violated_fields(&self) -> Vec<String> {
+        self.details
+            .bad_request()
+            .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+            .unwrap_or_default()
+    }
+
     /// Adds a machine-readable reason (`ErrorInfo`), e.g. `API_KEY_REVOKED`.
     pub fn with_reason(mut self, reason: &str, metadata: HashMap<String, String>) -> Self {
         self.details.set_error_info(reason, ERROR_DOMAIN, metadata);

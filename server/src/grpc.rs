@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use http::header::HeaderName;
-use medley_sdk::pb::{admin_service_server::AdminServiceServer, mapping_service_server::MappingServiceServer};
+use medley_sdk::pb::{
+    admin_service_server::AdminServiceServer, catalog_service_server::CatalogServiceServer,
+    mapping_service_server::MappingServiceServer,
+};
 use tokio::net::TcpListener;
 use tokio_stream::{StreamExt as _, wrappers::TcpListenerStream};
 use tokio_util::sync::CancellationToken;
@@ -22,7 +25,7 @@ use crate::{
     app::AppState,
     auth::AuthLayer,
     metrics::MetricsLayer,
-    services::{admin::AdminApi, mapping::MappingApi},
+    services::{admin::AdminApi, catalog::CatalogApi, mapping::MappingApi},
 };
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -97,6 +100,8 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(AdminServiceServer::new(AdminApi::new(state.clone())))
         .add_service(MappingServiceServer::new(MappingApi::new(state.clone())))
+        // Bulk imports send large messages (thousands of episodes): allow 16 MiB.
+        .add_service(CatalogServiceServer::new(CatalogApi::new(state.clone())).max_decoding_message_size(16 << 20))
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled())
         .await?;
     Ok(())

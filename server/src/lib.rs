@@ -20,6 +20,7 @@ pub mod health;
 pub mod http_server;
 pub mod jobs;
 pub mod metrics;
+pub mod outbound;
 pub mod pagination;
 pub mod progress;
 pub mod proto_time;

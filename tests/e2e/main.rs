@@ -4,6 +4,7 @@
 mod admin_bad_input;
 mod api_keys;
 mod auth;
+mod catalog;
 mod health;
 mod http_port;
 mod jobs;

@@ -7,7 +7,10 @@ async fn reports_version_services_and_uptime() {
     let info = server.client().await.admin().get_server_info(GetServerInfoRequest {}).await.expect("info").into_inner();
     assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
     assert!(!info.build.is_empty());
-    assert_eq!(info.enabled_services, ["medley.v1.AdminService", "medley.v1.MappingService"]);
+    assert_eq!(
+        info.enabled_services,
+        ["medley.v1.AdminService", "medley.v1.MappingService", "medley.v1.CatalogService"]
+    );
     uuid::Uuid::parse_str(&info.instance_id).expect("instance id is a uuid");
     let start = info.start_time.expect("start time");
     let now = chrono::Utc::now().timestamp();

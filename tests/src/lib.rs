@@ -8,6 +8,7 @@
 //! `redis://127.0.0.1:6379`).
 
 pub mod db;
+pub mod fake_catalog;
 pub mod fake_source;
 pub mod handlers;
 pub mod http;

@@ -29,6 +29,12 @@ pub fn required_access(path: &str) -> Access {
             // RunPipeline, WatchPipelineRun, overrides, and anything added later.
             _ => Access::Scope(Scope::Admin),
         },
+        "medley.v1.CatalogService" => match method {
+            "ImportAnime" | "ImportEpisodes" | "ImportVideo" | "ImportBatch" => Access::Scope(Scope::Import),
+            "GetAnime" | "ListAnime" | "ListEpisodes" | "ListVideos" => Access::Scope(Scope::Read),
+            // UpdateAnime, the importer's RPCs, and anything added later.
+            _ => Access::Scope(Scope::Admin),
+        },
         // Fail closed for anything not listed.
         _ => Access::Scope(Scope::Admin),
     }
@@ -51,6 +57,14 @@ mod tests {
         assert_eq!(required_access("/medley.v1.MappingService/RunPipeline"), Access::Scope(Scope::Admin));
         assert_eq!(required_access("/medley.v1.MappingService/PutOverride"), Access::Scope(Scope::Admin));
         assert_eq!(required_access("/medley.v1.MappingService/Unknown"), Access::Scope(Scope::Admin));
+    }
+
+    #[test]
+    fn catalog_imports_need_import_reads_read_and_the_rest_admin() {
+        assert_eq!(required_access("/medley.v1.CatalogService/ImportBatch"), Access::Scope(Scope::Import));
+        assert_eq!(required_access("/medley.v1.CatalogService/ListVideos"), Access::Scope(Scope::Read));
+        assert_eq!(required_access("/medley.v1.CatalogService/UpdateAnime"), Access::Scope(Scope::Admin));
+        assert_eq!(required_access("/medley.v1.CatalogService/StartImport"), Access::Scope(Scope::Admin));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `medley` command line: `serve` (default), `worker`, `migrate`, `keys`, `jobs`, `mapping`,
 //! `config check`.
 
+mod catalog;
 mod jobs;
 mod keys;
 mod mapping;
@@ -37,6 +38,9 @@ enum Command {
     /// Run the mapping pipeline in the foreground, or show its status.
     #[command(subcommand)]
     Mapping(mapping::MappingCommand),
+    /// Import the anime catalog from Kodik + Shikimori in the foreground.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -68,6 +72,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Keys(command) => keys::run(&cli.config, command).await,
         Command::Jobs(command) => jobs::run(cli.config, command).await,
         Command::Mapping(command) => mapping::run(cli.config, command).await,
+        Command::Catalog(command) => catalog::run(cli.config, command).await,
         Command::Worker => worker(cli.config).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", cli.config);

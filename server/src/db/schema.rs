@@ -15,6 +15,104 @@ diesel::table! {
 }
 
 diesel::table! {
+    catalog_anime (id) {
+        admin_locked -> Array<Nullable<Text>>,
+        alternative_titles -> Array<Nullable<Text>>,
+        content_hash -> Bytea,
+        created_at -> Timestamptz,
+        description -> Nullable<Text>,
+        episodes_total -> Nullable<Int4>,
+        genre_keys -> Array<Nullable<Text>>,
+        genres -> Array<Nullable<Text>>,
+        id -> Uuid,
+        kind -> Int2,
+        poster -> Nullable<Text>,
+        search_text -> Text,
+        source_id -> Text,
+        source_name -> Text,
+        status -> Int2,
+        title -> Text,
+        updated_at -> Timestamptz,
+        year -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    catalog_episodes (id) {
+        anime_id -> Uuid,
+        content_hash -> Bytea,
+        created_at -> Timestamptz,
+        id -> Uuid,
+        is_available -> Bool,
+        number -> Int4,
+        season -> Int4,
+        source_episode_id -> Text,
+        title -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    catalog_import_releases (source, release_id) {
+        content_hash -> Bytea,
+        imported_at -> Timestamptz,
+        release_id -> Text,
+        source -> Text,
+    }
+}
+
+diesel::table! {
+    catalog_import_runs (job_id) {
+        anime_seen -> Int4,
+        cursor -> Nullable<Text>,
+        failed -> Int4,
+        failures -> Jsonb,
+        high_water -> Nullable<Timestamptz>,
+        imported -> Int4,
+        job_id -> Int8,
+        listing_done -> Bool,
+        max_pages -> Int4,
+        mode -> Int2,
+        pages -> Int4,
+        releases_seen -> Int4,
+        requests -> Int4,
+        retries -> Int4,
+        since -> Nullable<Timestamptz>,
+        skipped -> Int4,
+        source -> Text,
+        started_at -> Timestamptz,
+        unchanged -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    catalog_import_state (source) {
+        source -> Text,
+        updated_at -> Timestamptz,
+        watermark -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    catalog_videos (id) {
+        content_hash -> Bytea,
+        created_at -> Timestamptz,
+        episode_id -> Uuid,
+        id -> Uuid,
+        player_type -> Int2,
+        priority -> Int4,
+        provider -> Text,
+        quality -> Nullable<Text>,
+        translation_id -> Text,
+        translation_title -> Text,
+        translation_type -> Int2,
+        updated_at -> Timestamptz,
+        url -> Text,
+    }
+}
+
+diesel::table! {
     job_schedules (name) {
         created_at -> Timestamptz,
         cron -> Text,
@@ -129,8 +227,18 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(catalog_episodes -> catalog_anime (anime_id));
+diesel::joinable!(catalog_import_runs -> jobs (job_id));
+diesel::joinable!(catalog_videos -> catalog_episodes (episode_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
+    catalog_anime,
+    catalog_episodes,
+    catalog_import_releases,
+    catalog_import_runs,
+    catalog_import_state,
+    catalog_videos,
     job_schedules,
     jobs,
     mapping_cache_outbox,

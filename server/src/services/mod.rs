@@ -3,4 +3,5 @@
 //! validation, `error.rs` its error enum.
 
 pub mod admin;
+pub mod catalog;
 pub mod mapping;

@@ -1,0 +1,116 @@
+//! `medley catalog import`: an import run from Kodik + Shikimori in the foreground.
+//!
+//! The run is an ordinary `catalog-import` job (so it shows in `ListImportRuns`, resumes after
+//! a crash and never runs twice at once); this process runs a worker for it and follows it
+//! with a progress bar. Ctrl-C cancels the run after its current page.
+
+use std::time::Duration;
+
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use medley_sdk::pb;
+
+use crate::{
+    app::{self, AppState},
+    config::Config,
+    jobs::Registry,
+    services::catalog::importer::job,
+};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum CatalogCommand {
+    /// Import now and wait for the end (exit status 1 unless the run succeeds). Incremental
+    /// unless --full; needs MEDLEY_KODIK_TOKEN.
+    Import {
+        /// Read the whole Kodik catalog and refresh every title's metadata.
+        #[arg(long)]
+        full: bool,
+        /// Stop after this many listing pages (0 = no limit).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..=1_000_000))]
+        max_pages: i32,
+    },
+}
+
+pub(super) async fn run(config: Config, command: CatalogCommand) -> anyhow::Result<()> {
+    let CatalogCommand::Import { full, max_pages } = command;
+    if config.catalog.kodik_token.is_empty() {
+        anyhow::bail!("MEDLEY_KODIK_TOKEN is not set: the importer cannot list Kodik without a token");
+    }
+    let state = AppState::connect(config).await?;
+    let result = import(&state, full, max_pages).await;
+    state.shutdown.cancel();
+    result
+}
+
+async fn import(state: &AppState, full: bool, max_pages: i32) -> anyhow::Result<()> {
+    let mut handler = app::import_handler(state)?;
+    // The schedule is the servers' business; this process runs only the run it starts.
+    handler.cron = None;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(app::worker(state, Registry::new().register(handler)).run(stop.clone()));
+    let mode = if full { pb::ImportMode::Full } else { pb::ImportMode::Incremental };
+    let started =
+        job::start(state, pb::StartImportRequest { source: String::new(), mode: mode as i32, max_pages }).await?;
+    let run = started.run.unwrap_or_default();
+    if started.created {
+        println!("import run {} started", run.run_id);
+    } else {
+        println!("import run {} was already queued or running: following it", run.run_id);
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}")?);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut cancelled = false;
+    let last = loop {
+        let current = job::current(state, run.run_id).await?;
+        bar.set_message(format!(
+            "{} pages, {} titles: {} imported, {} unchanged, {} skipped, {} failed ({:.1}/s)",
+            current.pages,
+            current.anime_seen,
+            current.imported,
+            current.unchanged,
+            current.skipped,
+            current.failed,
+            current.anime_per_second
+        ));
+        if matches!(
+            pb::JobState::try_from(current.state),
+            Ok(pb::JobState::Succeeded | pb::JobState::Dead | pb::JobState::Cancelled)
+        ) {
+            break current;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = &mut interrupt, if !cancelled => {
+                cancelled = true;
+                bar.println("cancelling after the current page...");
+                job::cancel(state, pb::CancelImportRequest { run_id: run.run_id }).await?;
+            }
+        }
+    };
+    bar.finish_and_clear();
+    stop.cancel();
+    worker.await?;
+    let state_name = pb::JobState::try_from(last.state).map(|s| s.as_str_name()).unwrap_or("?");
+    println!(
+        "run {} {state_name}: {} pages, {} releases, {} titles: {} imported, {} unchanged, {} skipped, {} failed; {} upstream requests ({} retries)",
+        last.run_id,
+        last.pages,
+        last.releases_seen,
+        last.anime_seen,
+        last.imported,
+        last.unchanged,
+        last.skipped,
+        last.failed,
+        last.upstream_requests,
+        last.upstream_retries
+    );
+    for failure in &last.failures {
+        println!("  {}: {}", failure.source_id, failure.reason);
+    }
+    match pb::JobState::try_from(last.state) {
+        Ok(pb::JobState::Succeeded) => Ok(()),
+        _ => anyhow::bail!("import run {} ended {state_name}: {}", last.run_id, last.error),
+    }
+}

@@ -1,0 +1,298 @@
+//! Outbound HTTP to upstream APIs: one client per upstream with its own rate limit, concurrency
+//! limit and retries.
+//!
+//! [`Upstream::send`] retries 429, 5xx, timeouts and broken connections with exponential
+//! backoff and full jitter, honouring `Retry-After`; every attempt (retries included) passes
+//! the rate limiter, so retries never burst past the upstream's limits. Other statuses are
+//! returned to the caller, which decides what they mean. Errors never carry the request URL,
+//! so tokens in a query string cannot reach logs.
+
+pub mod limiter;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use reqwest::{StatusCode, header};
+use tokio::sync::Semaphore;
+
+pub use limiter::{RateLimiter, Window};
+
+/// The User-Agent of every outbound request unless an upstream asks for its own.
+pub const USER_AGENT: &str = concat!("Medley/", env!("CARGO_PKG_VERSION"), " (+https://github.com/medley)");
+
+/// Longest `Retry-After` honoured; beyond it the attempt is given up (the job retries later).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// How an upstream is called.
+#[derive(Clone, Debug)]
+pub struct UpstreamConfig {
+    /// Name used in errors and logs, e.g. "shikimori".
+    pub name: &'static str,
+    /// The User-Agent sent.
+    pub user_agent: String,
+    /// Rate limits; empty (or all zero) for none.
+    pub windows: Vec<Window>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Timeout of one attempt, connection to last byte.
+    pub timeout: Duration,
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// Backoff before the first retry; doubled each retry, with full jitter.
+    pub backoff_base: Duration,
+    /// Longest backoff.
+    pub backoff_max: Duration,
+}
+
+impl UpstreamConfig {
+    /// Defaults for `name`: no rate limit, 4 in flight, 30 s timeout, 5 attempts, 0.5 s → 30 s
+    /// backoff.
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            user_agent: USER_AGENT.to_owned(),
+            windows: Vec::new(),
+            concurrency: 4,
+            timeout: Duration::from_secs(30),
+            max_attempts: 5,
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A failed upstream call.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The upstream answered with an error status (after retries, for retryable ones).
+    #[error("{upstream} answered HTTP {status}")]
+    Status { upstream: &'static str, status: u16 },
+    /// No answer: connection refused or cut, timeout (after retries).
+    #[error("{upstream} unreachable: {reason}")]
+    Transport { upstream: &'static str, reason: String },
+    /// The upstream refused the request in its body (e.g. a bad token).
+    #[error("{upstream} refused the request: {message}")]
+    Rejected { upstream: &'static str, message: String },
+    /// The answer could not be understood.
+    #[error("{upstream} sent an unreadable answer: {reason}")]
+    Malformed { upstream: &'static str, reason: String },
+}
+
+impl UpstreamError {
+    /// Returns whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Status { status, .. } => *status == 429 || *status >= 500,
+            Self::Transport { .. } => true,
+            Self::Rejected { .. } | Self::Malformed { .. } => false,
+        }
+    }
+}
+
+/// An answer: status and the whole body.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Body bytes.
+    pub body: bytes::Bytes,
+}
+
+/// Requests sent and retried, for run statistics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    requests: AtomicU64,
+    retries: AtomicU64,
+}
+
+impl Stats {
+    /// Returns (requests, retries) so far.
+    pub fn get(&self) -> (u64, u64) {
+        (self.requests.load(Ordering::Relaxed), self.retries.load(Ordering::Relaxed))
+    }
+}
+
+/// A client of one upstream. Cheap to clone; clones share limits and statistics.
+#[derive(Clone, Debug)]
+pub struct Upstream {
+    config: Arc<UpstreamConfig>,
+    client: reqwest::Client,
+    limiter: Option<Arc<RateLimiter>>,
+    in_flight: Arc<Semaphore>,
+    stats: Arc<Stats>,
+}
+
+impl Upstream {
+    /// Builds the client of one upstream.
+    pub fn new(config: UpstreamConfig) -> reqwest::Result<Self> {
+        // rustls needs one process-wide crypto provider; installing it again is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .timeout(config.timeout)
+            .build()?;
+        Ok(Self {
+            limiter: RateLimiter::new(config.windows.iter().copied()).map(Arc::new),
+            in_flight: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            stats: Arc::default(),
+            client,
+            config: Arc::new(config),
+        })
+    }
+
+    /// Returns the upstream's name.
+    pub fn name(&self) -> &'static str {
+        self.config.name
+    }
+
+    /// Returns the request statistics.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// Returns the HTTP client, for building requests.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends the request `build` makes (called once per attempt), retrying what is worth
+    /// retrying. Returns any answer that is not 429 or 5xx.
+    pub async fn send(
+        &self,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Reply, UpstreamError> {
+        let name = self.config.name;
+        let _slot = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| UpstreamError::Transport { upstream: name, reason: "client closed".to_owned() })?;
+        let mut attempt = 1;
+        loop {
+            if let Some(limiter) = &self.limiter {
+                limiter.acquire().await;
+            }
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            if attempt > 1 {
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            let (error, retry_after) = match self.attempt(&build).await {
+                Ok(reply) => return Ok(reply),
+                Err(failure) => failure,
+            };
+            if !error.is_retryable() || attempt >= self.config.max_attempts {
+                return Err(error);
+            }
+            let delay = match retry_after {
+                Some(delay) if delay > MAX_RETRY_AFTER => return Err(error),
+                Some(delay) => delay,
+                None => full_jitter(self.config.backoff_base, self.config.backoff_max, attempt),
+            };
+            tracing::debug!(upstream = name, attempt, delay_ms = delay.as_millis() as u64, %error, "retrying");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// One attempt: the reply, or the error with the delay the upstream asked for.
+    async fn attempt(
+        &self,
+        build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Reply, (UpstreamError, Option<Duration>)> {
+        let name = self.config.name;
+        let transport =
+            |error: reqwest::Error| (UpstreamError::Transport { upstream: name, reason: describe(error) }, None);
+        let response = build(&self.client).send().await.map_err(transport)?;
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            let retry_after =
+                response.headers().get(header::RETRY_AFTER).and_then(|v| parse_retry_after(v.to_str().ok()?));
+            return Err((UpstreamError::Status { upstream: name, status: status.as_u16() }, retry_after));
+        }
+        let body = response.bytes().await.map_err(transport)?;
+        Ok(Reply { status, body })
+    }
+}
+
+/// Parses `Retry-After` in seconds or as an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.signed_duration_since(chrono::Utc::now());
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// A random delay in `0..=min(base·2^(attempt-1), max)` ("full jitter"), so clients that failed
+/// together do not retry together.
+pub fn full_jitter(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let ceiling = base.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(max);
+    let mut bytes = [0_u8; 4];
+    // Without randomness the delay is merely the ceiling.
+    if getrandom::fill(&mut bytes).is_err() {
+        return ceiling;
+    }
+    ceiling.mul_f64(f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX))
+}
+
+/// The error and its causes, without the URL (which may carry a token).
+fn describe(error: reqwest::Error) -> String {
+    use std::error::Error as _;
+    let error = error.without_url();
+    let mut text = if error.is_timeout() { "timed out".to_owned() } else { error.to_string() };
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        let parsed = parse_retry_after(&soon).unwrap();
+        assert!(parsed <= Duration::from_secs(30) && parsed >= Duration::from_secs(28), "{parsed:?}");
+        assert_eq!(parse_retry_after("Mon, 01 Jan 2001 00:00:00 +0000"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn jitter_stays_under_the_capped_exponential() {
+        let base = Duration::from_millis(100);
+        let max = Duration::from_secs(1);
+        for attempt in 1..20 {
+            let ceiling = base.saturating_mul(1 << (attempt - 1).min(16)).min(max);
+            for _ in 0..20 {
+                assert!(full_jitter(base, max, attempt) <= ceiling);
+            }
+        }
+    }
+
+    #[test]
+    fn only_transient_failures_are_retryable() {
+        let status = |status| UpstreamError::Status { upstream: "x", status };
+        assert!(status(429).is_retryable());
+        assert!(status(503).is_retryable());
+        assert!(!status(404).is_retryable());
+        assert!(!UpstreamError::Rejected { upstream: "x", message: "bad token".into() }.is_retryable());
+    }
+}

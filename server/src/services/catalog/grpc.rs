@@ -1,0 +1,213 @@
+//! `medley.v1.CatalogService`: converts requests, delegates, converts answers.
+
+use diesel_async::AsyncConnection as _;
+use medley_sdk::pb::{self, catalog_service_server::CatalogService};
+use tonic::{Request, Response, Status, Streaming};
+
+use super::{
+    CatalogError, batch,
+    convert::{anime_input, episodes_input, video_input},
+    import,
+    importer::job,
+    model::{ImportItem, ItemOutcome, Outcome},
+    service,
+};
+use crate::{
+    app::AppState,
+    error::{ApiError, FieldViolations},
+};
+
+/// The CatalogService implementation.
+#[derive(Clone)]
+pub struct CatalogApi {
+    state: AppState,
+}
+
+impl CatalogApi {
+    /// Serves CatalogService from the shared state.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    /// Applies one validated item in its own transaction.
+    async fn import_one(&self, item: ImportItem) -> Result<ItemOutcome, CatalogError> {
+        let mut conn = self.state.db.get().await?;
+        let mut results = conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                import::apply(conn, std::slice::from_ref(&item)).await
+            })
+            .await?;
+        results.pop().unwrap_or_else(|| Err(CatalogError::Invalid(FieldViolations::new().into_error())))
+    }
+}
+
+fn outcome_pb(outcome: Outcome) -> i32 {
+    (match outcome {
+        Outcome::Created => pb::ImportOutcome::Created,
+        Outcome::Updated => pb::ImportOutcome::Updated,
+        Outcome::Unchanged => pb::ImportOutcome::Unchanged,
+    }) as i32
+}
+
+/// Converts what an item did.
+pub fn outcome_to_pb(outcome: ItemOutcome) -> pb::import_item_result::Result {
+    use pb::import_item_result::Result as R;
+    match outcome {
+        ItemOutcome::Anime(a) => {
+            R::Anime(pb::ImportAnimeResponse { anime_id: a.id.to_string(), outcome: outcome_pb(a.outcome) })
+        }
+        ItemOutcome::Episodes(e) => {
+            let count = |wanted| e.episodes.iter().filter(|(_, _, o)| *o == wanted).count() as i32;
+            R::Episodes(pb::ImportEpisodesResponse {
+                anime_id: e.anime_id.to_string(),
+                created: count(Outcome::Created),
+                updated: count(Outcome::Updated),
+                unchanged: count(Outcome::Unchanged),
+                results: e
+                    .episodes
+                    .iter()
+                    .map(|(source_id, id, outcome)| pb::EpisodeImportResult {
+                        source_episode_id: source_id.clone(),
+                        episode_id: id.to_string(),
+                        outcome: outcome_pb(*outcome),
+                    })
+                    .collect(),
+            })
+        }
+        ItemOutcome::Video(v) => R::Video(pb::ImportVideoResponse {
+            video_id: v.id.to_string(),
+            episode_id: v.episode_id.to_string(),
+            outcome: outcome_pb(v.outcome),
+        }),
+    }
+}
+
+/// Converts the failure of one item of a batch.
+pub fn item_error(error: ApiError) -> pb::ImportItemError {
+    pb::ImportItemError {
+        code: error.code().grpc_code() as i32,
+        message: error.message().to_owned(),
+        fields: error.violated_fields(),
+    }
+}
+
+type WatchStream = job::WatchStream;
+
+#[tonic::async_trait]
+impl CatalogService for CatalogApi {
+    async fn import_anime(
+        &self,
+        request: Request<pb::ImportAnimeRequest>,
+    ) -> Result<Response<pb::ImportAnimeResponse>, Status> {
+        let mut violations = FieldViolations::new();
+        let input = match request.into_inner().anime {
+            Some(anime) => anime_input(&anime, "anime.", &mut violations),
+            None => {
+                violations.add("anime", "is required");
+                Default::default()
+            }
+        };
+        violations.finish().map_err(CatalogError::Invalid)?;
+        match outcome_to_pb(self.import_one(ImportItem::Anime(input)).await?) {
+            pb::import_item_result::Result::Anime(response) => Ok(Response::new(response)),
+            _ => Err(Status::internal("unexpected import result")),
+        }
+    }
+
+    async fn import_episodes(
+        &self,
+        request: Request<pb::ImportEpisodesRequest>,
+    ) -> Result<Response<pb::ImportEpisodesResponse>, Status> {
+        let mut violations = FieldViolations::new();
+        let input = episodes_input(&request.into_inner(), "", &mut violations);
+        violations.finish().map_err(CatalogError::Invalid)?;
+        match outcome_to_pb(self.import_one(ImportItem::Episodes(input)).await?) {
+            pb::import_item_result::Result::Episodes(response) => Ok(Response::new(response)),
+            _ => Err(Status::internal("unexpected import result")),
+        }
+    }
+
+    async fn import_video(
+        &self,
+        request: Request<pb::ImportVideoRequest>,
+    ) -> Result<Response<pb::ImportVideoResponse>, Status> {
+        let mut violations = FieldViolations::new();
+        let input = video_input(&request.into_inner(), "", &mut violations);
+        violations.finish().map_err(CatalogError::Invalid)?;
+        match outcome_to_pb(self.import_one(ImportItem::Video(input)).await?) {
+            pb::import_item_result::Result::Video(response) => Ok(Response::new(response)),
+            _ => Err(Status::internal("unexpected import result")),
+        }
+    }
+
+    async fn import_batch(
+        &self,
+        request: Request<Streaming<pb::ImportBatchRequest>>,
+    ) -> Result<Response<pb::ImportBatchResponse>, Status> {
+        Ok(Response::new(batch::import_stream(self.state.db.clone(), request.into_inner()).await?))
+    }
+
+    async fn update_anime(
+        &self,
+        request: Request<pb::UpdateAnimeRequest>,
+    ) -> Result<Response<pb::UpdateAnimeResponse>, Status> {
+        let anime = service::update_anime(&self.state, request.into_inner()).await?;
+        Ok(Response::new(pb::UpdateAnimeResponse { anime: Some(anime) }))
+    }
+
+    async fn get_anime(&self, request: Request<pb::GetAnimeRequest>) -> Result<Response<pb::GetAnimeResponse>, Status> {
+        let anime = service::get_anime(&self.state, request.into_inner()).await?;
+        Ok(Response::new(pb::GetAnimeResponse { anime: Some(anime) }))
+    }
+
+    async fn list_anime(
+        &self,
+        request: Request<pb::ListAnimeRequest>,
+    ) -> Result<Response<pb::ListAnimeResponse>, Status> {
+        Ok(Response::new(service::list_anime(&self.state, request.into_inner()).await?))
+    }
+
+    async fn list_episodes(
+        &self,
+        request: Request<pb::ListEpisodesRequest>,
+    ) -> Result<Response<pb::ListEpisodesResponse>, Status> {
+        Ok(Response::new(service::list_episodes(&self.state, request.into_inner()).await?))
+    }
+
+    async fn list_videos(
+        &self,
+        request: Request<pb::ListVideosRequest>,
+    ) -> Result<Response<pb::ListVideosResponse>, Status> {
+        Ok(Response::new(service::list_videos(&self.state, request.into_inner()).await?))
+    }
+
+    async fn start_import(
+        &self,
+        request: Request<pb::StartImportRequest>,
+    ) -> Result<Response<pb::StartImportResponse>, Status> {
+        Ok(Response::new(job::start(&self.state, request.into_inner()).await?))
+    }
+
+    type WatchImportStream = WatchStream;
+
+    async fn watch_import(
+        &self,
+        request: Request<pb::WatchImportRequest>,
+    ) -> Result<Response<Self::WatchImportStream>, Status> {
+        Ok(Response::new(job::watch(&self.state, request.into_inner()).await?))
+    }
+
+    async fn list_import_runs(
+        &self,
+        request: Request<pb::ListImportRunsRequest>,
+    ) -> Result<Response<pb::ListImportRunsResponse>, Status> {
+        Ok(Response::new(job::list(&self.state, request.into_inner()).await?))
+    }
+
+    async fn cancel_import(
+        &self,
+        request: Request<pb::CancelImportRequest>,
+    ) -> Result<Response<pb::CancelImportResponse>, Status> {
+        Ok(Response::new(job::cancel(&self.state, request.into_inner()).await?))
+    }
+}

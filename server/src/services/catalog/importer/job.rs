@@ -1,0 +1,331 @@
+//! Import runs as jobs of kind `catalog-import`: the handler, and `StartImport`,
+//! `WatchImport`, `ListImportRuns`, `CancelImport`.
+//!
+//! A run's state is its job's; its counters are its `catalog_import_runs` row. Watchers hear of
+//! both through the hub (`jobs` for state changes, `imports` for counters) and re-read the run.
+
+use std::time::Duration;
+
+use medley_sdk::pb;
+use prost::Message as _;
+use serde_json::{Value, json};
+use tokio::{
+    sync::{broadcast::error::RecvError, mpsc},
+    time::Instant,
+};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use super::{
+    ImportDeps,
+    mapping::SOURCE_NAME,
+    run::{self, IMPORTS_TOPIC, RunError, RunParams},
+};
+use crate::{
+    app::AppState,
+    error::FieldViolations,
+    jobs::{
+        JobContext, JobError, JobHandler, JobRow, NewJob, convert::state_to_pb, queue::JOBS_TOPIC,
+        schedule::ScheduleSpec, store as job_store,
+    },
+    pagination::{encode_page_token, parse_page_size, parse_page_token},
+    proto_time::to_timestamp,
+    services::catalog::{
+        CatalogError,
+        store::runs::{self as run_store, RunRow},
+    },
+};
+
+/// The job kind of import runs.
+pub const KIND: &str = "catalog-import";
+/// The schedule of the incremental import.
+pub const SCHEDULE: &str = "catalog-import-incremental";
+/// Counter updates sent to a watcher at most this often; state changes go at once.
+const WATCH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Runs `catalog-import` jobs.
+pub struct ImportHandler {
+    /// Clients and pool.
+    pub deps: ImportDeps,
+    /// Cron of the incremental schedule; `None` for no schedule.
+    pub cron: Option<String>,
+}
+
+#[tonic::async_trait]
+impl JobHandler for ImportHandler {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn concurrency(&self) -> usize {
+        1
+    }
+
+    fn retry_base(&self) -> Duration {
+        Duration::from_secs(30)
+    }
+
+    fn schedule(&self) -> Option<ScheduleSpec> {
+        self.cron.as_ref().map(|cron| ScheduleSpec {
+            name: SCHEDULE.to_owned(),
+            kind: KIND.to_owned(),
+            cron: cron.clone(),
+            payload: json!({ "mode": pb::ImportMode::Incremental as i32, "max_pages": 0 }),
+        })
+    }
+
+    async fn run(&self, ctx: JobContext) -> Result<Value, JobError> {
+        let mode = ctx.payload.get("mode").and_then(Value::as_i64).unwrap_or(pb::ImportMode::Incremental as i64);
+        let max_pages = ctx.payload.get("max_pages").and_then(Value::as_i64).unwrap_or(0);
+        let params = RunParams {
+            job_id: ctx.id,
+            mode: i16::try_from(mode).unwrap_or(pb::ImportMode::Incremental as i16),
+            max_pages: i32::try_from(max_pages).unwrap_or(0),
+        };
+        match run::run(&self.deps, params, &ctx).await {
+            Ok(row) => {
+                tracing::info!(
+                    run.id = row.job_id,
+                    pages = row.pages,
+                    imported = row.imported,
+                    unchanged = row.unchanged,
+                    skipped = row.skipped,
+                    failed = row.failed,
+                    "catalog import finished"
+                );
+                Ok(json!({
+                    "pages": row.pages, "anime_seen": row.anime_seen, "imported": row.imported,
+                    "unchanged": row.unchanged, "skipped": row.skipped, "failed": row.failed,
+                    "listing_done": row.listing_done,
+                }))
+            }
+            Err(RunError::Cancelled) => Err(JobError::Cancelled),
+            Err(RunError::Upstream(error)) if error.is_retryable() => Err(JobError::Retryable(error.to_string())),
+            Err(RunError::Upstream(error)) => Err(JobError::Permanent(match &error {
+                crate::outbound::UpstreamError::Rejected { upstream: "kodik", .. } => {
+                    format!("{error} (check MEDLEY_KODIK_TOKEN)")
+                }
+                _ => error.to_string(),
+            })),
+            Err(RunError::Infra(error)) => Err(JobError::Retryable(error.to_string())),
+        }
+    }
+}
+
+/// Converts a run's job and counters.
+pub fn run_to_pb(job: &JobRow, row: Option<&RunRow>) -> pb::ImportRun {
+    let payload_int = |name: &str| job.payload.get(name).and_then(Value::as_i64).unwrap_or(0);
+    let mut run = pb::ImportRun {
+        run_id: job.id,
+        state: state_to_pb(job.state()) as i32,
+        source: SOURCE_NAME.to_owned(),
+        mode: i32::try_from(payload_int("mode")).unwrap_or(0),
+        max_pages: i32::try_from(payload_int("max_pages")).unwrap_or(0),
+        attempts: job.attempts,
+        error: if job.state() == crate::jobs::JobState::Dead {
+            job.last_error.clone().unwrap_or_default()
+        } else {
+            String::new()
+        },
+        create_time: Some(to_timestamp(job.created_at)),
+        update_time: Some(to_timestamp(job.updated_at)),
+        finish_time: job.finished_at.map(to_timestamp),
+        ..Default::default()
+    };
+    if let Some(row) = row {
+        let elapsed = (row.updated_at - row.started_at).num_milliseconds().max(1) as f64 / 1000.0;
+        run.pages = row.pages.into();
+        run.releases_seen = row.releases_seen.into();
+        run.anime_seen = row.anime_seen.into();
+        run.imported = row.imported.into();
+        run.unchanged = row.unchanged.into();
+        run.skipped = row.skipped.into();
+        run.failed = row.failed.into();
+        run.upstream_requests = row.requests.into();
+        run.upstream_retries = row.retries.into();
+        run.anime_per_second = if row.pages > 0 { f64::from(row.anime_seen) / elapsed } else { 0.0 };
+        run.failures = row
+            .failures
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|f| pb::ImportFailure {
+                        source_id: f["source_id"].as_str().unwrap_or_default().to_owned(),
+                        reason: f["reason"].as_str().unwrap_or_default().to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if job.updated_at < row.updated_at {
+            run.update_time = Some(to_timestamp(row.updated_at));
+        }
+    }
+    run
+}
+
+fn check_source(source: &str, violations: &mut FieldViolations) {
+    if !(source.is_empty() || source == SOURCE_NAME) {
+        violations.add("source", format!("unknown source {source:?}: the only source is {SOURCE_NAME:?}"));
+    }
+}
+
+/// Starts a run, or returns the one queued or running.
+pub async fn start(state: &AppState, request: pb::StartImportRequest) -> Result<pb::StartImportResponse, CatalogError> {
+    let pb::StartImportRequest { source, mode, max_pages } = request;
+    let mut violations = FieldViolations::new();
+    check_source(&source, &mut violations);
+    let mode = match pb::ImportMode::try_from(mode) {
+        Ok(pb::ImportMode::Unspecified) => pb::ImportMode::Incremental,
+        Ok(mode) => mode,
+        Err(_) => {
+            violations.add("mode", format!("{mode} is not an ImportMode"));
+            pb::ImportMode::Incremental
+        }
+    };
+    if !(0..=1_000_000).contains(&max_pages) {
+        violations.add("max_pages", "must be 0 (no limit) to 1000000");
+    }
+    violations.finish().map_err(CatalogError::Invalid)?;
+    let job = NewJob::new(KIND, json!({ "mode": mode as i32, "max_pages": max_pages }))
+        .dedupe_key(SOURCE_NAME)
+        .max_attempts(5);
+    let (row, created) = state.jobs.enqueue(&job).await?;
+    Ok(pb::StartImportResponse { run: Some(run_to_pb(&row, None)), created })
+}
+
+/// Returns a run as it is now.
+pub async fn current(state: &AppState, id: i64) -> Result<pb::ImportRun, CatalogError> {
+    let mut conn = state.db.get().await?;
+    let job = job_store::find_job(&mut conn, id).await?.filter(|job| job.kind == KIND);
+    let Some(job) = job else { return Err(CatalogError::RunNotFound(id)) };
+    let row = run_store::find_runs(&mut conn, &[id]).await?.pop();
+    Ok(run_to_pb(&job, row.as_ref()))
+}
+
+fn check_run_id(id: i64) -> Result<(), CatalogError> {
+    if id > 0 {
+        return Ok(());
+    }
+    let mut violations = FieldViolations::new();
+    violations.add("run_id", "must be a run id (from StartImport or ListImportRuns)");
+    Err(CatalogError::Invalid(violations.into_error()))
+}
+
+/// Lists runs, newest first.
+pub async fn list(
+    state: &AppState,
+    request: pb::ListImportRunsRequest,
+) -> Result<pb::ListImportRunsResponse, CatalogError> {
+    let mut violations = FieldViolations::new();
+    let limit = parse_page_size(request.page_size, &mut violations);
+    let before: Option<i64> = parse_page_token(&request.page_token, "import-runs", &mut violations);
+    violations.finish().map_err(CatalogError::Invalid)?;
+    let mut conn = state.db.get().await?;
+    let jobs = job_store::list_jobs(&mut conn, &[KIND.to_owned()], &[], before, limit + 1).await?;
+    let more = jobs.len() as i64 > limit;
+    let jobs: Vec<JobRow> = jobs.into_iter().take(limit as usize).collect();
+    let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+    let rows = run_store::find_runs(&mut conn, &ids).await?;
+    let runs = jobs.iter().map(|job| run_to_pb(job, rows.iter().find(|r| r.job_id == job.id))).collect();
+    let next_page_token = match jobs.last() {
+        Some(last) if more => encode_page_token(&last.id, "import-runs"),
+        _ => String::new(),
+    };
+    Ok(pb::ListImportRunsResponse { runs, next_page_token })
+}
+
+/// Cancels a run.
+pub async fn cancel(
+    state: &AppState,
+    request: pb::CancelImportRequest,
+) -> Result<pb::CancelImportResponse, CatalogError> {
+    let id = request.run_id;
+    check_run_id(id)?;
+    // Check the kind first: CancelImport must not cancel other jobs.
+    let before = current(state, id).await?;
+    if is_terminal(&before) {
+        return Err(CatalogError::RunFinished(id));
+    }
+    state.jobs.cancel(id).await?;
+    Ok(pb::CancelImportResponse { run: Some(current(state, id).await?) })
+}
+
+fn is_terminal(run: &pb::ImportRun) -> bool {
+    matches!(
+        pb::JobState::try_from(run.state),
+        Ok(pb::JobState::Succeeded | pb::JobState::Dead | pb::JobState::Cancelled)
+    )
+}
+
+/// The stream type of `WatchImport`.
+pub type WatchStream = ReceiverStream<Result<pb::WatchImportResponse, Status>>;
+
+/// Streams a run until it ends: a snapshot first, then every state change at once and counter
+/// changes at most every [`WATCH_INTERVAL`].
+pub async fn watch(state: &AppState, request: pb::WatchImportRequest) -> Result<WatchStream, CatalogError> {
+    let id = request.run_id;
+    check_run_id(id)?;
+    // Subscribe before the snapshot so nothing in between is lost.
+    let mut jobs = state.hub.subscribe(JOBS_TOPIC);
+    let mut imports = state.hub.subscribe(IMPORTS_TOPIC);
+    let mut resyncs = state.hub.resyncs();
+    let snapshot = current(state, id).await?;
+    let (tx, rx) = mpsc::channel(16);
+    let state = state.clone();
+    tokio::spawn(async move {
+        let send = async |run: pb::ImportRun| -> bool {
+            let done = is_terminal(&run);
+            tx.send(Ok(pb::WatchImportResponse { run: Some(run) })).await.is_ok() && !done
+        };
+        if !send(snapshot).await {
+            return;
+        }
+        let mut last_sent = Instant::now();
+        // Set when counters changed but the last message went out too recently.
+        let mut pending: Option<Instant> = None;
+        loop {
+            let due = pending.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let refresh = tokio::select! {
+                () = tx.closed() => return,
+                () = state.shutdown.cancelled() => return,
+                () = tokio::time::sleep_until(due), if pending.is_some() => true,
+                changed = resyncs.changed() => { if changed.is_err() { return } true }
+                event = jobs.recv() => match event {
+                    Ok(bytes) => pb::Job::decode(&*bytes).is_ok_and(|job| job.id == id),
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return,
+                },
+                event = imports.recv() => match event {
+                    Ok(bytes) if bytes.len() == 8 && i64::from_le_bytes(bytes[..8].try_into().unwrap_or_default()) == id => {
+                        if last_sent.elapsed() < WATCH_INTERVAL {
+                            pending.get_or_insert(last_sent + WATCH_INTERVAL);
+                            false
+                        } else {
+                            true
+                        }
+                    }
+                    Ok(_) => false,
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return,
+                },
+            };
+            if !refresh {
+                continue;
+            }
+            pending = None;
+            match current(&state, id).await {
+                Ok(run) => {
+                    last_sent = Instant::now();
+                    if !send(run).await {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    let _ = tx.send(Err(error.into())).await;
+                    return;
+                }
+            }
+        }
+    });
+    Ok(ReceiverStream::new(rx))
+}

@@ -1,0 +1,81 @@
+//! `ImportBatch`: mixed items, per-item results, order, repeats, failures that stay alone.
+
+use medley_sdk::pb::{self, import_batch_request::Item, import_item_result::Result as R};
+use medley_tests::TestServer;
+
+use super::{anime, episodes, video};
+
+fn item(item: Item) -> pb::ImportBatchRequest {
+    pb::ImportBatchRequest { item: Some(item) }
+}
+
+#[tokio::test]
+async fn mixed_items_get_one_result_each_in_order() {
+    let server = TestServer::start().await;
+    let mut catalog = server.client().await.catalog();
+    let mut bad = anime("bad", "");
+    bad.year = Some(3000);
+    let items = vec![
+        item(Item::Anime(anime("1", "One"))),
+        item(Item::Episodes(episodes("1", 1..=12))),
+        item(Item::Video(video("1", 1, "610", pb::TranslationType::Voice, 100))),
+        item(Item::Anime(bad)),
+        item(Item::Episodes(episodes("missing", 1..=2))),
+        pb::ImportBatchRequest { item: None },
+        // The same anime again in the same stream: applied after the first, unchanged.
+        item(Item::Anime(anime("1", "One"))),
+        item(Item::Video(video("1", 2, "610", pb::TranslationType::Voice, 100))),
+    ];
+    let response = catalog.import_batch(tokio_stream::iter(items)).await.unwrap().into_inner();
+    assert_eq!(response.results.len(), 8);
+    assert!(response.results.iter().enumerate().all(|(i, r)| r.index == i as i64));
+    let result = |i: usize| response.results[i].result.clone().unwrap();
+    assert!(matches!(result(0), R::Anime(a) if a.outcome == pb::ImportOutcome::Created as i32));
+    assert!(matches!(result(1), R::Episodes(e) if e.created == 12));
+    assert!(matches!(result(2), R::Video(v) if v.outcome == pb::ImportOutcome::Created as i32));
+    let R::Error(error) = result(3) else { panic!("bad anime must fail") };
+    assert_eq!(error.code, tonic::Code::InvalidArgument as i32);
+    assert!(
+        error.fields.contains(&"anime.title".to_owned()) && error.fields.contains(&"anime.year".to_owned()),
+        "{error:?}"
+    );
+    let R::Error(error) = result(4) else { panic!("unknown anime must fail") };
+    assert_eq!(error.code, tonic::Code::FailedPrecondition as i32);
+    let R::Error(error) = result(5) else { panic!("empty item must fail") };
+    assert_eq!(error.fields, ["item"]);
+    assert!(matches!(result(6), R::Anime(a) if a.outcome == pb::ImportOutcome::Unchanged as i32));
+    assert!(matches!(result(7), R::Video(v) if v.outcome == pb::ImportOutcome::Created as i32));
+    assert_eq!((response.created, response.updated, response.unchanged, response.failed), (4, 0, 1, 3));
+
+    // Nothing of the failed items was written.
+    let source = |id: &str| pb::GetAnimeRequest {
+        lookup: Some(pb::get_anime_request::Lookup::Source(pb::SourceRef {
+            source_name: "test-source".into(),
+            source_id: id.into(),
+        })),
+    };
+    assert_eq!(catalog.get_anime(source("bad")).await.unwrap_err().code(), tonic::Code::NotFound);
+    assert_eq!(catalog.get_anime(source("missing")).await.unwrap_err().code(), tonic::Code::NotFound);
+}
+
+#[tokio::test]
+async fn a_large_batch_spans_chunks_and_a_rerun_changes_nothing() {
+    let server = TestServer::start().await;
+    let mut catalog = server.client().await.catalog();
+    let build = || {
+        (0..300).flat_map(|i| {
+            let id = i.to_string();
+            let mut items =
+                vec![item(Item::Anime(anime(&id, &format!("Title {i}")))), item(Item::Episodes(episodes(&id, 1..=12)))];
+            for n in 1..=12 {
+                items.push(item(Item::Video(video(&id, n, "610", pb::TranslationType::Voice, 100))));
+            }
+            items
+        })
+    };
+    let first = catalog.import_batch(tokio_stream::iter(build())).await.unwrap().into_inner();
+    assert_eq!(first.results.len(), 300 * 14);
+    assert_eq!((first.created, first.failed), (300 * 14, 0));
+    let second = catalog.import_batch(tokio_stream::iter(build())).await.unwrap().into_inner();
+    assert_eq!((second.unchanged, second.created, second.updated, second.failed), (300 * 14, 0, 0, 0));
+}
