@@ -135,6 +135,8 @@ async fn reads_and_edits_reject_bad_ids_and_filters() {
     assert_invalid_fields(&status, &["run_id"]);
     let status = catalog.cancel_import(pb::CancelImportRequest { run_id: 999_999 }).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::NotFound);
+    let status = catalog.watch_import(pb::WatchImportRequest { run_id: -1 }).await.map(|_| ()).unwrap_err();
+    assert_invalid_fields(&status, &["run_id"]);
     let mut watch = catalog.watch_import(pb::WatchImportRequest { run_id: 999_999 }).await;
     assert_eq!(watch.as_mut().map(|_| ()).unwrap_err().code(), tonic::Code::NotFound);
     let status = catalog

@@ -10,7 +10,7 @@ use medley_server::{Config, app};
 use medley_tests::{
     TestServer,
     fake_catalog::{
-        FakeKodik, FakeShikimori, Fault, GenTitle, add_gen_anime, add_reference_anime, gen_catalog, gen_releases,
+        FakeKodik, FakeShikimori, Fault, GenTitle, Limit, add_gen_anime, add_reference_anime, gen_catalog, gen_releases,
         reference_releases,
     },
 };
@@ -373,13 +373,24 @@ async fn upstream_failures_are_retried_and_odd_titles_skipped() {
 #[tokio::test]
 async fn shikimori_limits_hold_when_every_title_needs_its_own_request() {
     let (titles, releases) = gen_catalog(24);
+    let pages = releases.len().div_ceil(4);
     let kodik = FakeKodik::start(TOKEN, releases).await;
     let shikimori = FakeShikimori::start().await;
     add_gen_anime(&shikimori, &titles);
     // Without GraphQL, every title costs one REST request: 24 requests at 5 per second.
     shikimori.set_graphql_down(true);
+    // Kodik's limit is not published: the fake holds the importer to the 2 per second it is
+    // configured with.
+    kodik.handle.set_limits(vec![Limit { limit: 2, window: Duration::from_secs(1) }]);
     let up = Upstreams { kodik, shikimori };
-    let server = TestServer::builder().configure(configure(&up, 100)).start().await;
+    let configure_up = configure(&up, 4);
+    let server = TestServer::builder()
+        .configure(move |config| {
+            configure_up(config);
+            config.catalog.kodik_rps = 2;
+        })
+        .start()
+        .await;
     let run = last(&run_import(&server, pb::ImportMode::Full).await).clone();
     assert_eq!((run.state, run.imported), (pb::JobState::Succeeded as i32, 24), "{run:?}");
     let seen: Vec<Instant> =
@@ -390,6 +401,8 @@ async fn shikimori_limits_hold_when_every_title_needs_its_own_request() {
         assert!(in_second <= 5, "{in_second} requests within a second");
     }
     assert_eq!(up.shikimori.handle.violations(), 0);
+    assert_eq!(up.kodik.handle.seen().len(), pages, "one request per page of 4 releases");
+    assert_eq!(up.kodik.handle.violations(), 0);
 }
 
 #[tokio::test]

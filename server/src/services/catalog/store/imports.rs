@@ -1,11 +1,12 @@
-//! Bulk upserts: each statement takes its rows as one JSON array (`jsonb_to_recordset`), so a
-//! chunk of thousands of rows is one round trip, and reports only the rows it created or
-//! changed (`xmax = 0` tells created from updated). Rows it did not return were unchanged; their
-//! ids are read back with a second query when the caller needs them.
+//! Bulk reads and upserts: each statement takes its rows as one JSON array
+//! (`jsonb_to_recordset`), so a chunk of thousands of rows is one round trip. The caller first
+//! reads the stored ids and content hashes, then upserts only the rows that are new or changed;
+//! an upsert reports the rows it wrote (`xmax = 0` tells created from updated) and still skips
+//! rows whose hash matches, in case a concurrent import wrote the same content.
 
 use diesel::{
     QueryableByName,
-    sql_types::{Bool, Int4, Jsonb, Text, Uuid as SqlUuid},
+    sql_types::{Bool, Bytea, Int4, Jsonb, Text, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
@@ -23,6 +24,9 @@ pub struct AnimeKey {
     /// Id in the source.
     #[diesel(sql_type = Text)]
     pub source_id: String,
+    /// Hash of the last imported content.
+    #[diesel(sql_type = Bytea)]
+    pub content_hash: Vec<u8>,
 }
 
 /// An episode's id by its key.
@@ -37,14 +41,23 @@ pub struct EpisodeKey {
     /// Id in the source.
     #[diesel(sql_type = Text)]
     pub source_episode_id: String,
+    /// Hash of the last imported content.
+    #[diesel(sql_type = Bytea)]
+    pub content_hash: Vec<u8>,
 }
 
 /// An upserted episode.
 #[derive(Debug, QueryableByName)]
 pub struct WrittenEpisode {
-    /// Its key and id.
-    #[diesel(embed)]
-    pub key: EpisodeKey,
+    /// Id.
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    /// Anime id.
+    #[diesel(sql_type = SqlUuid)]
+    pub anime_id: Uuid,
+    /// Id in the source.
+    #[diesel(sql_type = Text)]
+    pub source_episode_id: String,
     /// Whether it was created.
     #[diesel(sql_type = Bool)]
     pub created: bool,
@@ -65,14 +78,26 @@ pub struct VideoKey {
     /// URL.
     #[diesel(sql_type = Text)]
     pub url: String,
+    /// Hash of the last imported content.
+    #[diesel(sql_type = Bytea)]
+    pub content_hash: Vec<u8>,
 }
 
 /// An upserted player.
 #[derive(Debug, QueryableByName)]
 pub struct WrittenVideo {
-    /// Its key and id.
-    #[diesel(embed)]
-    pub key: VideoKey,
+    /// Id.
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    /// Episode id.
+    #[diesel(sql_type = SqlUuid)]
+    pub episode_id: Uuid,
+    /// Provider.
+    #[diesel(sql_type = Text)]
+    pub provider: String,
+    /// URL.
+    #[diesel(sql_type = Text)]
+    pub url: String,
     /// Whether it was created.
     #[diesel(sql_type = Bool)]
     pub created: bool,
