@@ -170,8 +170,10 @@ impl Client {
         MappingServiceClient::with_interceptor(self.channel.clone(), self.interceptor.clone())
     }
 
-    /// Returns a CatalogService client (anime catalog, imports, importer runs).
+    /// Returns a CatalogService client (anime catalog, imports, importer runs). It accepts
+    /// answers up to 32 MiB: an `ImportBatch` of 100,000 items answers about 11 MB.
     pub fn catalog(&self) -> CatalogServiceClient<AuthedChannel> {
         CatalogServiceClient::with_interceptor(self.channel.clone(), self.interceptor.clone())
+            .max_decoding_message_size(32 << 20)
     }
 }

@@ -10,8 +10,8 @@ use medley_server::{Config, app};
 use medley_tests::{
     TestServer,
     fake_catalog::{
-        FakeKodik, FakeShikimori, Fault, GenTitle, Limit, add_gen_anime, add_reference_anime, gen_catalog, gen_releases,
-        reference_releases,
+        FakeKodik, FakeShikimori, Fault, GenTitle, Limit, add_gen_anime, add_reference_anime, gen_catalog,
+        gen_releases, reference_releases,
     },
 };
 

@@ -26,8 +26,9 @@ use crate::{
 
 /// Items per chunk.
 const CHUNK_ITEMS: usize = 1_000;
-/// Items per call: results are held until the stream ends, so memory stays bounded.
-pub const MAX_ITEMS: usize = 1_000_000;
+/// Items per call: results are held until the stream ends and sent in one message (about
+/// 110 bytes per item), so memory and the answer stay bounded.
+pub const MAX_ITEMS: usize = 100_000;
 
 type ChunkResult = Vec<(usize, pb::import_item_result::Result)>;
 

@@ -92,7 +92,8 @@ async fn apply_anime(
     anime: &[(usize, &AnimeInput)],
     known: &mut Known,
 ) -> diesel::QueryResult<Vec<(usize, AnimeOutcome)>> {
-    let keys: Vec<Value> = anime.iter().map(|(_, a)| json!({ "source_name": a.source_name, "source_id": a.source_id })).collect();
+    let keys: Vec<Value> =
+        anime.iter().map(|(_, a)| json!({ "source_name": a.source_name, "source_id": a.source_id })).collect();
     let stored: HashMap<(String, String), (Uuid, Vec<u8>)> = store::find_anime_ids(conn, Value::Array(keys))
         .await?
         .into_iter()
@@ -149,7 +150,8 @@ async fn apply_episodes(
             known.anime.insert((k.source_name, k.source_id), k.id);
         }
     }
-    let anime_of = |item: &EpisodesInput| known.anime.get(&(item.source_name.clone(), item.anime_source_id.clone())).copied();
+    let anime_of =
+        |item: &EpisodesInput| known.anime.get(&(item.source_name.clone(), item.anime_source_id.clone())).copied();
     let keys: Vec<Value> = items
         .iter()
         .filter_map(|(_, item)| Some((anime_of(item)?, item)))
@@ -312,7 +314,8 @@ async fn apply_videos(
         .into_iter()
         .map(|(i, episode, v)| {
             let result = episode.map(|episode_id| {
-                let (id, outcome) = found.get(&key(episode_id, v)).copied().unwrap_or((Uuid::nil(), Outcome::Unchanged));
+                let (id, outcome) =
+                    found.get(&key(episode_id, v)).copied().unwrap_or((Uuid::nil(), Outcome::Unchanged));
                 VideoOutcome { id, episode_id, outcome }
             });
             (i, result)
