@@ -131,6 +131,9 @@ async fn reads_and_edits_reject_bad_ids_and_filters() {
         .await
         .unwrap_err();
     assert_invalid_fields(&status, &["source", "mode", "max_pages"]);
+    let status = catalog.start_import(pb::StartImportRequest::default()).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "no Kodik token is configured: {status:?}");
+    assert!(status.message().contains("MEDLEY_KODIK_TOKEN"));
     let status = catalog.cancel_import(pb::CancelImportRequest { run_id: 0 }).await.unwrap_err();
     assert_invalid_fields(&status, &["run_id"]);
     let status = catalog.cancel_import(pb::CancelImportRequest { run_id: 999_999 }).await.unwrap_err();

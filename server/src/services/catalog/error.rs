@@ -33,6 +33,9 @@ pub enum CatalogError {
     /// The run ended already.
     #[error("import run {0} has already finished")]
     RunFinished(i64),
+    /// The server lacks a setting the operation needs.
+    #[error("{0}")]
+    NotConfigured(&'static str),
     /// An upstream of the importer failed.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
@@ -73,6 +76,7 @@ impl From<CatalogError> for ApiError {
             CatalogError::RunFinished(id) => {
                 ApiError::new(ErrorCode::FailedPrecondition, message).with_resource("import_run", &id.to_string())
             }
+            CatalogError::NotConfigured(_) => ApiError::new(ErrorCode::FailedPrecondition, message),
             CatalogError::Upstream(upstream) if upstream.is_retryable() => {
                 ApiError::new(ErrorCode::Unavailable, upstream.to_string())
             }

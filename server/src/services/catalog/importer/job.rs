@@ -186,6 +186,9 @@ pub async fn start(state: &AppState, request: pb::StartImportRequest) -> Result<
         violations.add("max_pages", "must be 0 (no limit) to 1000000");
     }
     violations.finish().map_err(CatalogError::Invalid)?;
+    if state.config.catalog.kodik_token.is_empty() {
+        return Err(CatalogError::NotConfigured("MEDLEY_KODIK_TOKEN is not set: the importer cannot list Kodik"));
+    }
     let job = NewJob::new(KIND, json!({ "mode": mode as i32, "max_pages": max_pages }))
         .dedupe_key(SOURCE_NAME)
         .max_attempts(5);
