@@ -226,6 +226,22 @@ async fn incremental_runs_import_only_what_changed() {
     let first = last(&run_import(&server, pb::ImportMode::Incremental).await).clone();
     assert_eq!((first.state, first.failed, first.skipped), (pb::JobState::Succeeded as i32, 0, 0), "{first:?}");
     assert_eq!(first.imported, 30);
+    // Title 7 is a two-season serial: season 2 episodes get "{id}:2:{n}" ids.
+    let two_seasons = anime_by_source(&server, "100008").await;
+    let episodes = server
+        .client()
+        .await
+        .catalog()
+        .list_episodes(pb::ListEpisodesRequest { anime_id: two_seasons.id, page_size: 100, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .episodes;
+    assert_eq!(episodes.len(), 24);
+    assert_eq!(
+        (episodes[12].season, episodes[12].number, episodes[12].source_episode_id.as_str()),
+        (2, 1, "100008:2:1")
+    );
 
     // Upstream changes: a new episode for one title (its release moves to the top), a new title.
     let mut changed = titles[3].clone();
