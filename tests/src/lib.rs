@@ -10,6 +10,7 @@
 pub mod db;
 pub mod fake_catalog;
 pub mod fake_source;
+pub mod grpc_load;
 pub mod handlers;
 pub mod http;
 pub mod proxy;

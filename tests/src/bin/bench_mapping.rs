@@ -26,7 +26,7 @@ use medley_server::{
     config::MappingSources,
     services::mapping::sources::{SourceKind, SourceSpec},
 };
-use medley_tests::{TestServer, fixture};
+use medley_tests::{TestServer, fixture, grpc_load};
 use tokio::sync::Mutex;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -214,6 +214,82 @@ async fn main() {
         }
     })
     .await;
+
+    // The same phases with the lean client (raw HTTP/2, requests encoded once, answers not
+    // decoded): the tonic client above costs about as much CPU per call as the server, and both
+    // share the machine's 2 cores.
+    let addr = server.running().grpc_addr;
+    let key = server.admin_key.clone();
+    let lean = async |label: &str, path: &str, bodies: Vec<bytes::Bytes>, auth: bool, in_flight: usize| {
+        let report = grpc_load::run(
+            addr,
+            path,
+            auth.then_some(key.as_str()),
+            Arc::new(bodies),
+            4,
+            in_flight,
+            Duration::from_secs(seconds),
+        )
+        .await;
+        println!(
+            "{label}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({} calls, {} failed, {in_flight} in flight, {:.1} s)",
+            report.ok as f64 / report.seconds,
+            report.p50_ms,
+            report.p99_ms,
+            report.ok,
+            report.failed,
+            report.seconds
+        );
+    };
+    let get_bodies = |view: pb::RecordView| -> Vec<bytes::Bytes> {
+        ids.iter()
+            .map(|id| grpc_load::frame(&pb::GetMappingRequest { key: Some(mal_key(id)), view: view as i32 }))
+            .collect()
+    };
+    lean(
+        "GetMapping (warm, lean client)",
+        "/medley.v1.MappingService/GetMapping",
+        get_bodies(pb::RecordView::Full),
+        true,
+        in_flight,
+    )
+    .await;
+    lean(
+        "GetMapping (warm, ids view, lean client)",
+        "/medley.v1.MappingService/GetMapping",
+        get_bodies(pb::RecordView::Ids),
+        true,
+        in_flight,
+    )
+    .await;
+    lean(
+        "GetServerInfo (lean client, ceiling)",
+        "/medley.v1.AdminService/GetServerInfo",
+        vec![grpc_load::frame(&pb::GetServerInfoRequest {})],
+        true,
+        in_flight,
+    )
+    .await;
+    lean(
+        "Health/Check (lean client, no auth)",
+        "/grpc.health.v1.Health/Check",
+        vec![grpc_load::frame(&tonic_health::pb::HealthCheckRequest { service: String::new() })],
+        false,
+        in_flight,
+    )
+    .await;
+    for (label, view) in [
+        ("BatchGetMappings x1000 (in-process, lean client, one at a time)", pb::RecordView::Full),
+        ("BatchGetMappings x1000 (in-process, ids view, lean client, one at a time)", pb::RecordView::Ids),
+    ] {
+        let batches = (0..10)
+            .map(|round| {
+                let keys = (0..1000).map(|i| mal_key(&ids[(round * 1000 + i) % ids.len()])).collect();
+                grpc_load::frame(&pb::BatchGetMappingsRequest { keys, view: view as i32 })
+            })
+            .collect();
+        lean(label, "/medley.v1.MappingService/BatchGetMappings", batches, true, 1).await;
+    }
 
     // Batches of 1,000 distinct ids, one at a time: "in-process" cycles through the same 10,000
     // ids (cached after the first 10 batches); "Redis" clears the in-process cache before each.
