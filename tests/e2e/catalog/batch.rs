@@ -79,3 +79,36 @@ async fn a_large_batch_spans_chunks_and_a_rerun_changes_nothing() {
     let second = catalog.import_batch(tokio_stream::iter(build())).await.unwrap().into_inner();
     assert_eq!((second.unchanged, second.created, second.updated, second.failed), (300 * 14, 0, 0, 0));
 }
+
+#[tokio::test]
+async fn a_database_outage_fails_items_as_unavailable_and_a_resend_applies_them() {
+    let proxy = medley_tests::ChaosProxy::start(medley_tests::db::server_addr()).await;
+    let server = TestServer::builder().database_through(proxy.addr()).start().await;
+    let mut catalog = server.client().await.catalog();
+    // The first call also caches the key, so calls during the outage reach the service.
+    catalog.import_anime(pb::ImportAnimeRequest { anime: Some(anime("0", "Zero")) }).await.unwrap();
+    let items = || vec![item(Item::Anime(anime("1", "One"))), item(Item::Episodes(episodes("1", 1..=3)))];
+
+    proxy.cut();
+    let status = catalog.import_anime(pb::ImportAnimeRequest { anime: Some(anime("1", "One")) }).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    let response = catalog.import_batch(tokio_stream::iter(items())).await.unwrap().into_inner();
+    assert_eq!(response.failed, 2);
+    for result in &response.results {
+        let Some(R::Error(error)) = &result.result else { panic!("{result:?}") };
+        assert_eq!(error.code, tonic::Code::Unavailable as i32, "{error:?}");
+    }
+
+    proxy.restore();
+    // Pooled connections broken by the cut are replaced on use; resend until the pool is back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let response = loop {
+        let response = catalog.import_batch(tokio_stream::iter(items())).await.unwrap().into_inner();
+        if response.failed == 0 {
+            break response;
+        }
+        assert!(std::time::Instant::now() < deadline, "the database never came back: {response:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(response.created, 2, "nothing of the failed attempts was written: {response:?}");
+}
