@@ -31,8 +31,11 @@ pub(super) enum CatalogCommand {
     },
 }
 
-pub(super) async fn run(config: Config, command: CatalogCommand) -> anyhow::Result<()> {
+pub(super) async fn run(mut config: Config, command: CatalogCommand) -> anyhow::Result<()> {
     let CatalogCommand::Import { full, max_pages } = command;
+    // `MEDLEY_WORKERS=0` tells servers to leave jobs to dedicated workers; this process's
+    // worker must run the one job it starts.
+    config.workers = config.workers.max(1);
     if config.catalog.kodik_token.is_empty() {
         anyhow::bail!("MEDLEY_KODIK_TOKEN is not set: the importer cannot list Kodik without a token");
     }
