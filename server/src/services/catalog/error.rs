@@ -1,9 +1,6 @@
 //! Errors of CatalogService and how each reaches the client.
 
-use crate::{
-    error::{ApiError, ErrorCode, InfraError},
-    outbound::UpstreamError,
-};
+use crate::error::{ApiError, ErrorCode, InfraError};
 
 /// Everything CatalogService can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -36,9 +33,6 @@ pub enum CatalogError {
     /// The server lacks a setting the operation needs.
     #[error("{0}")]
     NotConfigured(&'static str),
-    /// An upstream of the importer failed.
-    #[error(transparent)]
-    Upstream(#[from] UpstreamError),
     /// PostgreSQL or Redis failed.
     #[error(transparent)]
     Infra(#[from] InfraError),
@@ -77,10 +71,6 @@ impl From<CatalogError> for ApiError {
                 ApiError::new(ErrorCode::FailedPrecondition, message).with_resource("import_run", &id.to_string())
             }
             CatalogError::NotConfigured(_) => ApiError::new(ErrorCode::FailedPrecondition, message),
-            CatalogError::Upstream(upstream) if upstream.is_retryable() => {
-                ApiError::new(ErrorCode::Unavailable, upstream.to_string())
-            }
-            CatalogError::Upstream(upstream) => ApiError::new(ErrorCode::FailedPrecondition, upstream.to_string()),
             CatalogError::Infra(infra) => infra.into(),
         }
     }

@@ -1,6 +1,5 @@
 //! `medley.v1.CatalogService`: converts requests, delegates, converts answers.
 
-use diesel_async::AsyncConnection as _;
 use medley_sdk::pb::{self, catalog_service_server::CatalogService};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -31,13 +30,7 @@ impl CatalogApi {
 
     /// Applies one validated item in its own transaction.
     async fn import_one(&self, item: ImportItem) -> Result<ItemOutcome, CatalogError> {
-        let mut conn = self.state.db.get().await?;
-        let mut results = conn
-            .transaction::<_, diesel::result::Error, _>(async |conn| {
-                import::apply(conn, std::slice::from_ref(&item)).await
-            })
-            .await?;
-        results.pop().unwrap_or_else(|| Err(CatalogError::Invalid(FieldViolations::new().into_error())))
+        import::apply_one(&self.state.db, item).await
     }
 }
 

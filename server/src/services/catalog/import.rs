@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -23,6 +23,15 @@ use super::{
 
 /// The result of one item.
 pub type ItemResult = Result<ItemOutcome, CatalogError>;
+
+/// Applies one validated item in its own transaction (the unary import RPCs).
+pub async fn apply_one(db: &crate::db::DbPool, item: ImportItem) -> ItemResult {
+    let mut conn = db.get().await?;
+    let mut results = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| apply(conn, std::slice::from_ref(&item)).await)
+        .await?;
+    results.pop().unwrap_or_else(|| Err(CatalogError::Invalid(crate::error::FieldViolations::new().into_error())))
+}
 
 /// Applies `items` in order; returns one result per item. Fails as a whole only when the
 /// database does.
