@@ -489,3 +489,40 @@ async fn runs_are_single_cancellable_and_listed() {
     assert_eq!(runs.runs.len(), 1);
     assert!(runs.runs[0].pages >= 1 && runs.runs[0].pages < 10, "stopped early: {:?}", runs.runs[0]);
 }
+
+#[tokio::test]
+async fn watchers_on_another_instance_see_coalesced_progress() {
+    let (titles, releases) = gen_catalog(30);
+    let kodik = FakeKodik::start(TOKEN, releases).await;
+    let shikimori = FakeShikimori::start().await;
+    add_gen_anime(&shikimori, &titles);
+    let up = Upstreams { kodik, shikimori };
+    // One release per page: 40 pages as fast as the machine goes.
+    let worker_server = TestServer::builder().configure(configure(&up, 1)).start().await;
+    let configure_watcher = configure(&up, 1);
+    let watcher = TestServer::builder()
+        .join(&worker_server)
+        .configure(move |config| {
+            configure_watcher(config);
+            config.workers = 0;
+        })
+        .start()
+        .await;
+    let mut catalog = watcher.client().await.catalog();
+    let id = catalog.start_import(pb::StartImportRequest::default()).await.unwrap().into_inner().run.unwrap().run_id;
+    let mut stream = catalog.watch_import(pb::WatchImportRequest { run_id: id }).await.unwrap().into_inner();
+    let started = Instant::now();
+    let mut messages = Vec::new();
+    while let Some(message) = tokio::time::timeout(Duration::from_secs(60), stream.message()).await.unwrap().unwrap() {
+        messages.push(message.run.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let last = messages.last().unwrap();
+    assert_eq!(last.state, pb::JobState::Succeeded as i32, "{last:?}");
+    assert_eq!(last.pages, 40, "{last:?}");
+    // Counter updates come at most every 250 ms; state changes (queued → running → done) and the
+    // snapshot come on top.
+    let bound = (elapsed / 0.25).ceil() as usize + 5;
+    assert!(messages.len() <= bound, "{} messages in {elapsed:.2} s (bound {bound})", messages.len());
+    assert!(messages.windows(2).all(|w| w[0].pages <= w[1].pages));
+}
