@@ -170,6 +170,8 @@ struct KodikData {
     releases: Vec<Value>,
     /// Answer a bad token with this HTTP status (Kodik's own is undocumented).
     bad_token_status: u16,
+    /// Answer every page with the first page and the same `next` (a broken upstream).
+    stuck: bool,
 }
 
 /// The fake Kodik API.
@@ -199,7 +201,8 @@ impl FakeKodik {
     /// Starts a fake accepting `token`, holding `releases`.
     pub async fn start(token: &str, mut releases: Vec<Value>) -> Self {
         sort_releases(&mut releases);
-        let data = Arc::new(Mutex::new(KodikData { token: token.to_owned(), releases, bad_token_status: 200 }));
+        let data =
+            Arc::new(Mutex::new(KodikData { token: token.to_owned(), releases, bad_token_status: 200, stuck: false }));
         let core: Arc<Mutex<Core>> = Arc::default();
         let state = (core.clone(), data.clone());
         let router = Router::new().route("/list", get(kodik_list).post(kodik_list)).with_state(state);
@@ -216,6 +219,11 @@ impl FakeKodik {
     /// Returns the releases.
     pub fn releases(&self) -> Vec<Value> {
         self.data.lock().unwrap().releases.clone()
+    }
+
+    /// Makes every page the first one, with the same `next` cursor.
+    pub fn set_stuck(&self, stuck: bool) {
+        self.data.lock().unwrap().stuck = stuck;
     }
 
     /// Answers bad tokens with this status.
@@ -252,6 +260,7 @@ async fn kodik_list(
         .and_then(|n| STANDARD.decode(n).ok())
         .and_then(|b| serde_json::from_slice::<(i64, String)>(&b).ok());
     let start = match &after {
+        _ if data.stuck => 0,
         None => 0,
         Some((ms, id)) => data
             .releases

@@ -526,3 +526,15 @@ async fn watchers_on_another_instance_see_coalesced_progress() {
     assert!(messages.len() <= bound, "{} messages in {elapsed:.2} s (bound {bound})", messages.len());
     assert!(messages.windows(2).all(|w| w[0].pages <= w[1].pages));
 }
+
+#[tokio::test]
+async fn a_cursor_that_does_not_move_ends_the_listing() {
+    let up = reference_upstreams().await;
+    up.kodik.set_stuck(true);
+    let server = TestServer::builder().configure(configure(&up, 2)).start().await;
+    let run = last(&run_import(&server, pb::ImportMode::Full).await).clone();
+    assert_eq!(run.state, pb::JobState::Succeeded as i32, "{run:?}");
+    // Page 1, then page 1 again under the same cursor: the importer stops there.
+    assert_eq!(run.pages, 2, "{run:?}");
+    assert_eq!(up.kodik.handle.seen().len(), 2);
+}

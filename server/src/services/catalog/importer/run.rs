@@ -152,6 +152,7 @@ async fn import_page(
 ) -> Result<(), RunError> {
     let stats_before = (deps.kodik.upstream().stats().get(), deps.shikimori.upstream().stats().get());
     let page = deps.kodik.list_page(run.cursor.as_deref()).await?;
+    let page_was_empty = page.results.is_empty();
     let mut reached_watermark = false;
     let releases: Vec<Release> = page
         .results
@@ -234,7 +235,9 @@ async fn import_page(
     let mut conn = deps.db.get().await?;
     let total_seen = groups.len() as i32;
     let next = page.next.clone();
-    let listing_done = next.is_none() || reached_watermark;
+    // An empty page, or a cursor that does not move, ends the listing instead of looping.
+    let stuck = next.is_some() && (next == run.cursor || page_was_empty);
+    let listing_done = next.is_none() || reached_watermark || stuck;
     let page_high_water = releases.iter().filter_map(|r| r.updated_at).max();
     let mut updated = run.clone();
     let stats_after = (deps.kodik.upstream().stats().get(), deps.shikimori.upstream().stats().get());
