@@ -138,6 +138,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_token_is_redacted() {
+        let mut config = crate::Config::from_env().unwrap().catalog;
+        config.kodik_token = "secret-token".into();
+        let entries = config.redacted_entries();
+        assert!(entries.iter().all(|(_, value)| !value.contains("secret-token")));
+        assert!(entries.contains(&("MEDLEY_KODIK_TOKEN", "***".to_owned())));
+    }
+
+    #[test]
     fn base_urls_are_absolute_and_trimmed() {
         assert_eq!(parse_base_url("https://kodikapi.com/").as_deref(), Ok("https://kodikapi.com"));
         assert!(parse_base_url("kodikapi.com").is_err());
