@@ -216,11 +216,6 @@ impl FakeKodik {
         self.data.lock().unwrap().releases = releases;
     }
 
-    /// Returns the releases.
-    pub fn releases(&self) -> Vec<Value> {
-        self.data.lock().unwrap().releases.clone()
-    }
-
     /// Makes every page the first one, with the same `next` cursor.
     pub fn set_stuck(&self, stuck: bool) {
         self.data.lock().unwrap().stuck = stuck;

@@ -77,10 +77,7 @@ async fn import(state: &AppState, full: bool, max_pages: i32) -> anyhow::Result<
             current.failed,
             current.anime_per_second
         ));
-        if matches!(
-            pb::JobState::try_from(current.state),
-            Ok(pb::JobState::Succeeded | pb::JobState::Dead | pb::JobState::Cancelled)
-        ) {
+        if job::is_terminal(&current) {
             break current;
         }
         tokio::select! {

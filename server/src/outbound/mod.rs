@@ -146,19 +146,9 @@ impl Upstream {
         })
     }
 
-    /// Returns the upstream's name.
-    pub fn name(&self) -> &'static str {
-        self.config.name
-    }
-
     /// Returns the request statistics.
     pub fn stats(&self) -> &Arc<Stats> {
         &self.stats
-    }
-
-    /// Returns the HTTP client, for building requests.
-    pub fn http(&self) -> &reqwest::Client {
-        &self.client
     }
 
     /// Sends the request `build` makes (called once per attempt), retrying what is worth

@@ -14,8 +14,7 @@ use tokio_stream::StreamExt as _;
 use tonic::{Status, Streaming};
 
 use super::{
-    convert::{anime_input, episodes_input, video_input},
-    grpc::{item_error, outcome_to_pb},
+    convert::{anime_input, episodes_input, item_error_to_pb, item_outcome_to_pb, video_input},
     import::{self, ChunkKeys},
     model::ImportItem,
 };
@@ -57,7 +56,7 @@ pub async fn import_stream(
         let item = match parse(request) {
             Ok(item) => item,
             Err(error) => {
-                results[index] = Some(pb::import_item_result::Result::Error(item_error(error)));
+                results[index] = Some(pb::import_item_result::Result::Error(item_error_to_pb(&error)));
                 continue;
             }
         };
@@ -146,14 +145,14 @@ async fn apply_chunk(db: DbPool, chunk: Vec<(usize, ImportItem)>) -> ChunkResult
             .zip(results)
             .map(|(index, result)| {
                 let result = match result {
-                    Ok(outcome) => outcome_to_pb(outcome),
-                    Err(error) => pb::import_item_result::Result::Error(item_error(error.into())),
+                    Ok(outcome) => item_outcome_to_pb(&outcome),
+                    Err(error) => pb::import_item_result::Result::Error(item_error_to_pb(&error.into())),
                 };
                 (index, result)
             })
             .collect(),
         Err(error) => {
-            let error = item_error(error);
+            let error = item_error_to_pb(&error);
             indexes.into_iter().map(|index| (index, pb::import_item_result::Result::Error(error.clone()))).collect()
         }
     }

@@ -5,9 +5,13 @@
 use medley_sdk::pb;
 
 use super::model::{
-    AnimeInput, AnimeRow, EpisodeInput, EpisodeRow, EpisodesInput, PlayerInput, VideoInput, VideoRow, texts,
+    AnimeInput, AnimeOutcome, AnimeRow, EpisodeInput, EpisodeRow, EpisodesInput, EpisodesOutcome, ItemOutcome, Outcome,
+    PlayerInput, VideoInput, VideoOutcome, VideoRow, texts,
 };
-use crate::{error::FieldViolations, proto_time::to_timestamp};
+use crate::{
+    error::{ApiError, FieldViolations},
+    proto_time::to_timestamp,
+};
 
 const MAX_TITLE: usize = 500;
 const MAX_TITLES: usize = 100;
@@ -312,6 +316,67 @@ pub fn group_videos(mut rows: Vec<VideoRow>) -> Vec<pb::TranslationGroup> {
             videos: members.into_iter().map(video_to_pb).collect(),
         })
         .collect()
+}
+
+fn outcome_pb(outcome: Outcome) -> i32 {
+    (match outcome {
+        Outcome::Created => pb::ImportOutcome::Created,
+        Outcome::Updated => pb::ImportOutcome::Updated,
+        Outcome::Unchanged => pb::ImportOutcome::Unchanged,
+    }) as i32
+}
+
+/// Converts what importing an anime did.
+pub fn anime_outcome_to_pb(a: &AnimeOutcome) -> pb::ImportAnimeResponse {
+    pb::ImportAnimeResponse { anime_id: a.id.to_string(), outcome: outcome_pb(a.outcome) }
+}
+
+/// Converts what importing episodes did.
+pub fn episodes_outcome_to_pb(e: &EpisodesOutcome) -> pb::ImportEpisodesResponse {
+    let count = |wanted| e.episodes.iter().filter(|(_, _, o)| *o == wanted).count() as i32;
+    pb::ImportEpisodesResponse {
+        anime_id: e.anime_id.to_string(),
+        created: count(Outcome::Created),
+        updated: count(Outcome::Updated),
+        unchanged: count(Outcome::Unchanged),
+        results: e
+            .episodes
+            .iter()
+            .map(|(source_id, id, outcome)| pb::EpisodeImportResult {
+                source_episode_id: source_id.clone(),
+                episode_id: id.to_string(),
+                outcome: outcome_pb(*outcome),
+            })
+            .collect(),
+    }
+}
+
+/// Converts what importing a player did.
+pub fn video_outcome_to_pb(v: &VideoOutcome) -> pb::ImportVideoResponse {
+    pb::ImportVideoResponse {
+        video_id: v.id.to_string(),
+        episode_id: v.episode_id.to_string(),
+        outcome: outcome_pb(v.outcome),
+    }
+}
+
+/// Converts what one item of a batch did.
+pub fn item_outcome_to_pb(outcome: &ItemOutcome) -> pb::import_item_result::Result {
+    use pb::import_item_result::Result as R;
+    match outcome {
+        ItemOutcome::Anime(a) => R::Anime(anime_outcome_to_pb(a)),
+        ItemOutcome::Episodes(e) => R::Episodes(episodes_outcome_to_pb(e)),
+        ItemOutcome::Video(v) => R::Video(video_outcome_to_pb(v)),
+    }
+}
+
+/// Converts the failure of one item of a batch.
+pub fn item_error_to_pb(error: &ApiError) -> pb::ImportItemError {
+    pb::ImportItemError {
+        code: error.code().grpc_code() as i32,
+        message: error.message().to_owned(),
+        fields: error.violated_fields(),
+    }
 }
 
 #[cfg(test)]

@@ -5,16 +5,15 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{
     CatalogError, batch,
-    convert::{anime_input, episodes_input, video_input},
+    convert::{
+        anime_input, anime_outcome_to_pb, episodes_input, episodes_outcome_to_pb, video_input, video_outcome_to_pb,
+    },
     import,
     importer::job,
-    model::{ImportItem, ItemOutcome, Outcome},
+    model::{ImportItem, ItemOutcome},
     service,
 };
-use crate::{
-    app::AppState,
-    error::{ApiError, FieldViolations},
-};
+use crate::{app::AppState, error::FieldViolations};
 
 /// The CatalogService implementation.
 #[derive(Clone)]
@@ -31,56 +30,6 @@ impl CatalogApi {
     /// Applies one validated item in its own transaction.
     async fn import_one(&self, item: ImportItem) -> Result<ItemOutcome, CatalogError> {
         import::apply_one(&self.state.db, item).await
-    }
-}
-
-fn outcome_pb(outcome: Outcome) -> i32 {
-    (match outcome {
-        Outcome::Created => pb::ImportOutcome::Created,
-        Outcome::Updated => pb::ImportOutcome::Updated,
-        Outcome::Unchanged => pb::ImportOutcome::Unchanged,
-    }) as i32
-}
-
-/// Converts what an item did.
-pub fn outcome_to_pb(outcome: ItemOutcome) -> pb::import_item_result::Result {
-    use pb::import_item_result::Result as R;
-    match outcome {
-        ItemOutcome::Anime(a) => {
-            R::Anime(pb::ImportAnimeResponse { anime_id: a.id.to_string(), outcome: outcome_pb(a.outcome) })
-        }
-        ItemOutcome::Episodes(e) => {
-            let count = |wanted| e.episodes.iter().filter(|(_, _, o)| *o == wanted).count() as i32;
-            R::Episodes(pb::ImportEpisodesResponse {
-                anime_id: e.anime_id.to_string(),
-                created: count(Outcome::Created),
-                updated: count(Outcome::Updated),
-                unchanged: count(Outcome::Unchanged),
-                results: e
-                    .episodes
-                    .iter()
-                    .map(|(source_id, id, outcome)| pb::EpisodeImportResult {
-                        source_episode_id: source_id.clone(),
-                        episode_id: id.to_string(),
-                        outcome: outcome_pb(*outcome),
-                    })
-                    .collect(),
-            })
-        }
-        ItemOutcome::Video(v) => R::Video(pb::ImportVideoResponse {
-            video_id: v.id.to_string(),
-            episode_id: v.episode_id.to_string(),
-            outcome: outcome_pb(v.outcome),
-        }),
-    }
-}
-
-/// Converts the failure of one item of a batch.
-pub fn item_error(error: ApiError) -> pb::ImportItemError {
-    pb::ImportItemError {
-        code: error.code().grpc_code() as i32,
-        message: error.message().to_owned(),
-        fields: error.violated_fields(),
     }
 }
 
@@ -101,8 +50,8 @@ impl CatalogService for CatalogApi {
             }
         };
         violations.finish().map_err(CatalogError::Invalid)?;
-        match outcome_to_pb(self.import_one(ImportItem::Anime(input)).await?) {
-            pb::import_item_result::Result::Anime(response) => Ok(Response::new(response)),
+        match self.import_one(ImportItem::Anime(input)).await? {
+            ItemOutcome::Anime(outcome) => Ok(Response::new(anime_outcome_to_pb(&outcome))),
             _ => Err(Status::internal("unexpected import result")),
         }
     }
@@ -114,8 +63,8 @@ impl CatalogService for CatalogApi {
         let mut violations = FieldViolations::new();
         let input = episodes_input(&request.into_inner(), "", &mut violations);
         violations.finish().map_err(CatalogError::Invalid)?;
-        match outcome_to_pb(self.import_one(ImportItem::Episodes(input)).await?) {
-            pb::import_item_result::Result::Episodes(response) => Ok(Response::new(response)),
+        match self.import_one(ImportItem::Episodes(input)).await? {
+            ItemOutcome::Episodes(outcome) => Ok(Response::new(episodes_outcome_to_pb(&outcome))),
             _ => Err(Status::internal("unexpected import result")),
         }
     }
@@ -127,8 +76,8 @@ impl CatalogService for CatalogApi {
         let mut violations = FieldViolations::new();
         let input = video_input(&request.into_inner(), "", &mut violations);
         violations.finish().map_err(CatalogError::Invalid)?;
-        match outcome_to_pb(self.import_one(ImportItem::Video(input)).await?) {
-            pb::import_item_result::Result::Video(response) => Ok(Response::new(response)),
+        match self.import_one(ImportItem::Video(input)).await? {
+            ItemOutcome::Video(outcome) => Ok(Response::new(video_outcome_to_pb(&outcome))),
             _ => Err(Status::internal("unexpected import result")),
         }
     }

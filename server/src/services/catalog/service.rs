@@ -75,17 +75,11 @@ pub async fn update_anime(state: &AppState, request: pb::UpdateAnimeRequest) -> 
     if paths.is_empty() && unlock_fields.is_empty() {
         violations.add("update_mask", "name at least one field to change, or give unlock_fields");
     }
-    // The anime's own values are validated with the import rules, but only the masked fields
+    // The values are validated with the import rules, but only violations of masked fields
     // count: the source key and unmasked fields may be left empty.
-    let mut values = anime.unwrap_or_default();
-    values.source_name = "admin".to_owned();
-    values.source_id = "edit".to_owned();
     let masked = |field: &str| paths.iter().any(|p| p == field);
-    if !masked("title") {
-        values.title = "unchanged".to_owned();
-    }
     let mut field_violations = FieldViolations::new();
-    let input = anime_input(&values, "anime.", &mut field_violations);
+    let input = anime_input(&anime.unwrap_or_default(), "anime.", &mut field_violations);
     if let Err(error) = field_violations.finish() {
         for field in error.violated_fields() {
             let name = field.trim_start_matches("anime.").split('[').next().unwrap_or_default().to_owned();

@@ -253,7 +253,8 @@ pub async fn cancel(
     Ok(pb::CancelImportResponse { run: Some(current(state, id).await?) })
 }
 
-fn is_terminal(run: &pb::ImportRun) -> bool {
+/// Returns whether the run has ended.
+pub fn is_terminal(run: &pb::ImportRun) -> bool {
     matches!(
         pb::JobState::try_from(run.state),
         Ok(pb::JobState::Succeeded | pb::JobState::Dead | pb::JobState::Cancelled)

@@ -29,8 +29,6 @@ pub struct KodikClient {
 /// One page of the listing.
 #[derive(Debug)]
 pub struct ListPage {
-    /// Size of the whole listing, when Kodik says.
-    pub total: Option<i64>,
     /// Cursor of the next page; `None` on the last.
     pub next: Option<String>,
     /// The releases (one per title and translation), newest update first.
@@ -158,8 +156,6 @@ struct RawPage {
     #[serde(default)]
     error: Option<String>,
     #[serde(default)]
-    total: Option<i64>,
-    #[serde(default)]
     next_page: Option<String>,
     #[serde(default)]
     results: Option<Vec<serde_json::Value>>,
@@ -231,7 +227,7 @@ impl KodikClient {
                 }
             })
             .collect();
-        Ok(ListPage { total: raw.total, next: raw.next_page.as_deref().and_then(next_cursor), results })
+        Ok(ListPage { next: raw.next_page.as_deref().and_then(next_cursor), results })
     }
 }
 
