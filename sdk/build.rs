@@ -11,9 +11,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     unsafe { env::set_var("PROTOC", protoc) };
 
     let proto_root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../proto");
-    let files =
-        ["medley/v1/common.proto", "medley/v1/admin.proto", "medley/v1/mapping.proto", "medley/v1/catalog.proto"]
-            .map(|f| proto_root.join(f));
+    // Every .proto of the package, so a new service's file needs no edit here.
+    let mut files: Vec<PathBuf> = std::fs::read_dir(proto_root.join("medley/v1"))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.retain(|path| path.extension().is_some_and(|ext| ext == "proto"));
+    files.sort();
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
 
     tonic_prost_build::configure()

@@ -31,6 +31,3 @@ pub mod pb {
 
 /// Encoded `FileDescriptorSet` of every Medley proto file, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("medley_descriptor");
-
-/// Fully qualified names of every Medley gRPC service, in the order they were introduced.
-pub const SERVICE_NAMES: &[&str] = &["medley.v1.AdminService", "medley.v1.MappingService", "medley.v1.CatalogService"];

@@ -24,15 +24,11 @@
 //! | `MEDLEY_LOG_FORMAT` | `text` | `text` or `json` |
 //! | `MEDLEY_LOG` | `info` | log filter, `tracing` syntax (e.g. `info,medley_server=debug`) |
 //!
-//! The catalog importer's settings are in [`catalog`].
+//! Each service's own settings live in its folder (`services/<name>/config.rs`).
 
-pub mod catalog;
-
-use std::{fmt, net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use clap::{Args, ValueEnum};
-
-pub use catalog::{CatalogConfig, TitleLanguage};
 
 /// Default gRPC listen address.
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
@@ -49,116 +45,83 @@ pub const DEFAULT_REDIS_PREFIX: &str = "medley";
 #[derive(Clone, Debug, Args)]
 pub struct Config {
     /// gRPC (and gRPC-Web) listen address; port 0 picks a free port.
-    #[arg(long, env = "MEDLEY_GRPC_ADDR", default_value = DEFAULT_GRPC_ADDR, global = true)]
+    #[arg(long, env = "MEDLEY_GRPC_ADDR", default_value = DEFAULT_GRPC_ADDR)]
     pub grpc_addr: SocketAddr,
 
     /// HTTP listen address for /metrics, /livez and REST routes; port 0 picks a free port.
-    #[arg(long, env = "MEDLEY_HTTP_ADDR", default_value = DEFAULT_HTTP_ADDR, global = true)]
+    #[arg(long, env = "MEDLEY_HTTP_ADDR", default_value = DEFAULT_HTTP_ADDR)]
     pub http_addr: SocketAddr,
 
     /// HTTP listen address of `medley worker` for /metrics and /livez (apart from the server's,
     /// so both can run on one host); port 0 picks a free port.
-    #[arg(long, env = "MEDLEY_WORKER_HTTP_ADDR", default_value = "127.0.0.1:8081", global = true)]
+    #[arg(long, env = "MEDLEY_WORKER_HTTP_ADDR", default_value = "127.0.0.1:8081")]
     pub worker_http_addr: SocketAddr,
 
     /// PostgreSQL URL (postgres://user[:password]@host[:port]/database); the database is created
     /// if it does not exist.
-    #[arg(long, env = "MEDLEY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    #[arg(long, env = "MEDLEY_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
     /// Maximum number of pooled PostgreSQL connections in this process.
-    #[arg(long, env = "MEDLEY_DATABASE_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..), global = true)]
+    #[arg(long, env = "MEDLEY_DATABASE_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub database_pool_size: u16,
 
     /// Milliseconds to wait for a pooled connection (and to open one).
-    #[arg(long, env = "MEDLEY_DATABASE_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    #[arg(long, env = "MEDLEY_DATABASE_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
     pub database_timeout_ms: u64,
 
     /// Redis URL.
-    #[arg(long, env = "MEDLEY_REDIS_URL", default_value = DEFAULT_REDIS_URL, global = true)]
+    #[arg(long, env = "MEDLEY_REDIS_URL", default_value = DEFAULT_REDIS_URL)]
     pub redis_url: String,
 
     /// Prefix of every Redis key and channel, so instances with different prefixes share one
     /// Redis without seeing each other's data.
-    #[arg(long, env = "MEDLEY_REDIS_PREFIX", default_value = DEFAULT_REDIS_PREFIX, value_parser = parse_redis_prefix, global = true)]
+    #[arg(long, env = "MEDLEY_REDIS_PREFIX", default_value = DEFAULT_REDIS_PREFIX, value_parser = parse_redis_prefix)]
     pub redis_prefix: String,
 
     /// Deadline in milliseconds of a call whose client sets none (streams are not cut).
-    #[arg(long, env = "MEDLEY_REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    #[arg(long, env = "MEDLEY_REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
 
     /// Calls handled at once by this process; further calls wait for a slot.
-    #[arg(long, env = "MEDLEY_CONCURRENCY_LIMIT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    #[arg(long, env = "MEDLEY_CONCURRENCY_LIMIT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub concurrency_limit: u32,
 
     /// Milliseconds a verified API key is trusted without reading the database again; bounds
     /// how long a key revoked on another instance keeps working here.
-    #[arg(long, env = "MEDLEY_AUTH_CACHE_TTL_MS", default_value_t = 5000, global = true)]
+    #[arg(long, env = "MEDLEY_AUTH_CACHE_TTL_MS", default_value_t = 5000)]
     pub auth_cache_ttl_ms: u64,
 
     /// Jobs this process runs at once; 0 runs no worker in `medley serve`.
-    #[arg(long, env = "MEDLEY_WORKERS", default_value_t = 8, global = true)]
+    #[arg(long, env = "MEDLEY_WORKERS", default_value_t = 8)]
     pub workers: u16,
 
     /// Lease of a running job in milliseconds; a job whose worker stops renewing it is taken
     /// back after this long.
-    #[arg(long, env = "MEDLEY_JOB_LEASE_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(300..), global = true)]
+    #[arg(long, env = "MEDLEY_JOB_LEASE_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(300..))]
     pub job_lease_ms: u64,
 
     /// How often idle workers look for jobs when no notification arrives, in milliseconds.
-    #[arg(long, env = "MEDLEY_JOB_POLL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..), global = true)]
+    #[arg(long, env = "MEDLEY_JOB_POLL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
     pub job_poll_ms: u64,
 
     /// Milliseconds running jobs may finish after shutdown starts before they are put back in
     /// the queue.
-    #[arg(long, env = "MEDLEY_JOB_SHUTDOWN_GRACE_MS", default_value_t = 10_000, global = true)]
+    #[arg(long, env = "MEDLEY_JOB_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub job_shutdown_grace_ms: u64,
 
     /// Days finished jobs (succeeded, dead, cancelled) are kept before the daily cleanup deletes
     /// them.
-    #[arg(long, env = "MEDLEY_JOB_RETENTION_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=3650), global = true)]
+    #[arg(long, env = "MEDLEY_JOB_RETENTION_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub job_retention_days: u32,
 
-    /// Sources of the mapping pipeline, in order, as `kind=location` (kinds aod, fribb,
-    /// animeapi, arm; location a URL or a file path), comma-separated. Within a kind, earlier
-    /// sources win conflicts.
-    #[arg(long, env = "MEDLEY_MAPPING_SOURCES", default_value = DEFAULT_MAPPING_SOURCES, value_parser = parse_mapping_sources, global = true)]
-    pub mapping_sources: MappingSources,
-
-    /// Settings of the catalog importer (Kodik, Shikimori).
-    #[command(flatten)]
-    pub catalog: CatalogConfig,
-
     /// Log output format.
-    #[arg(long, env = "MEDLEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    #[arg(long, env = "MEDLEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
     /// Log filter in `tracing` syntax.
-    #[arg(long, env = "MEDLEY_LOG", default_value = "info", global = true)]
+    #[arg(long, env = "MEDLEY_LOG", default_value = "info")]
     pub log: String,
-}
-
-/// The public lists the mapping pipeline reads by default: the maintained fork of
-/// anime-offline-database (the original is archived), Fribb's TVDB/TMDB/IMDb list, ARM (Annict,
-/// Syobocal) and AnimeAPI (Kaize, Nautiljon, Otak Otaku, SilverYasha, Trakt).
-pub const DEFAULT_MAPPING_SOURCES: &str = "aod=https://github.com/cedya77/anime-offline-database/releases/download/latest/anime-offline-database-minified.json.zst,\
-fribb=https://raw.githubusercontent.com/Fribb/anime-lists/master/anime-lists-reduced.json,\
-arm=https://raw.githubusercontent.com/kawaiioverflow/arm/master/arm.json,\
-animeapi=https://raw.githubusercontent.com/nattadasu/animeApi/v3/database/animeapi.tsv";
-
-/// The configured mapping sources.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MappingSources(pub Vec<crate::services::mapping::sources::SourceSpec>);
-
-impl fmt::Display for MappingSources {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list: Vec<String> = self.0.iter().map(ToString::to_string).collect();
-        f.write_str(&list.join(","))
-    }
-}
-
-fn parse_mapping_sources(text: &str) -> Result<MappingSources, String> {
-    crate::services::mapping::sources::SourceSpec::parse_list(text).map(MappingSources)
 }
 
 /// How log lines are written.
@@ -197,22 +160,16 @@ impl Config {
     pub fn auth_cache_ttl(&self) -> Duration {
         Duration::from_millis(self.auth_cache_ttl_ms)
     }
+}
 
-    /// Returns the worker settings of this process.
-    pub fn worker_config(&self) -> crate::jobs::worker::WorkerConfig {
-        crate::jobs::worker::WorkerConfig {
-            slots: usize::from(self.workers),
-            lease: Duration::from_millis(self.job_lease_ms),
-            poll: Duration::from_millis(self.job_poll_ms),
-            shutdown_grace: Duration::from_millis(self.job_shutdown_grace_ms),
-            retention_days: self.job_retention_days,
-            database_url: self.database_url.clone(),
-        }
-    }
+/// Settings that can list themselves for `medley config check` and the start-up log.
+pub trait ConfigEntries {
+    /// `(variable, value)` pairs of the effective settings, secrets redacted.
+    fn entries(&self) -> Vec<(&'static str, String)>;
+}
 
-    /// Returns `(variable, value)` pairs of the effective configuration with secrets redacted,
-    /// for `medley config check` and the start-up log.
-    pub fn redacted_entries(&self) -> Vec<(&'static str, String)> {
+impl ConfigEntries for Config {
+    fn entries(&self) -> Vec<(&'static str, String)> {
         vec![
             ("MEDLEY_GRPC_ADDR", self.grpc_addr.to_string()),
             ("MEDLEY_HTTP_ADDR", self.http_addr.to_string()),
@@ -230,22 +187,9 @@ impl Config {
             ("MEDLEY_JOB_POLL_MS", self.job_poll_ms.to_string()),
             ("MEDLEY_JOB_SHUTDOWN_GRACE_MS", self.job_shutdown_grace_ms.to_string()),
             ("MEDLEY_JOB_RETENTION_DAYS", self.job_retention_days.to_string()),
-            ("MEDLEY_MAPPING_SOURCES", self.mapping_sources.to_string()),
             ("MEDLEY_LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
             ("MEDLEY_LOG", self.log.clone()),
         ]
-        .into_iter()
-        .chain(self.catalog.redacted_entries())
-        .collect()
-    }
-}
-
-impl fmt::Display for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (name, value) in self.redacted_entries() {
-            writeln!(f, "{name}={value}")?;
-        }
-        Ok(())
     }
 }
 

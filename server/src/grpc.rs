@@ -2,17 +2,13 @@
 //! gRPC-Web with CORS, and one tower stack for request ids, tracing, metrics, concurrency and
 //! auth.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use http::header::HeaderName;
-use medley_sdk::pb::{
-    admin_service_server::AdminServiceServer, catalog_service_server::CatalogServiceServer,
-    mapping_service_server::MappingServiceServer,
-};
 use tokio::net::TcpListener;
 use tokio_stream::{StreamExt as _, wrappers::TcpListenerStream};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Server;
+use tonic::{service::RoutesBuilder, transport::Server};
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tower::ServiceBuilder;
 use tower_http::{
@@ -22,87 +18,96 @@ use tower_http::{
 };
 
 use crate::{
-    app::AppState,
-    auth::AuthLayer,
+    auth::{AuthLayer, policy::Policy},
     metrics::MetricsLayer,
-    services::{admin::AdminApi, catalog::CatalogApi, mapping::MappingApi},
+    platform::Platform,
 };
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Serves gRPC on `listener` until `shutdown`, then lets calls in flight finish.
-pub async fn serve(
-    state: AppState,
-    health: HealthServer<impl Health>,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let config = state.config.clone();
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(medley_sdk::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(medley_sdk::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+/// The gRPC side of a server: the services' routes behind the shared layers.
+pub struct GrpcServer {
+    /// The platform.
+    pub platform: Platform,
+    /// What each RPC requires.
+    pub policy: Arc<Policy>,
+    /// Every service's routes.
+    pub routes: RoutesBuilder,
+    /// Names of the services, for metrics labels.
+    pub service_names: Vec<&'static str>,
+}
 
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_headers(Any)
-        .allow_methods(Any)
-        .expose_headers([
-            HeaderName::from_static("grpc-status"),
-            HeaderName::from_static("grpc-message"),
-            HeaderName::from_static("grpc-status-details-bin"),
-            REQUEST_ID,
-        ])
-        .max_age(Duration::from_secs(24 * 3600));
+impl GrpcServer {
+    /// Serves gRPC on `listener` until `shutdown`, then lets calls in flight finish.
+    pub async fn serve(
+        self,
+        health: HealthServer<impl Health>,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let Self { platform: state, policy, mut routes, service_names } = self;
+        let config = state.config.clone();
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(medley_sdk::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(medley_sdk::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
 
-    let layers = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(
-            TraceLayer::new_for_grpc()
-                .make_span_with(|request: &http::Request<_>| {
-                    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!("rpc", rpc.path = %request.uri().path(), request.id = %request_id)
-                })
-                // Error statuses are expected answers (NOT_FOUND, INVALID_ARGUMENT...); internal
-                // failures are logged where they are mapped, once.
-                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(MetricsLayer::new(state.metrics.clone()))
-        .layer(cors)
-        .layer(tonic_web::GrpcWebLayer::new())
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.concurrency_limit as usize))
-        .layer(AuthLayer::new(state.verifier.clone()))
-        .into_inner();
+        let cors = CorsLayer::new()
+            .allow_origin(Any)
+            .allow_headers(Any)
+            .allow_methods(Any)
+            .expose_headers([
+                HeaderName::from_static("grpc-status"),
+                HeaderName::from_static("grpc-message"),
+                HeaderName::from_static("grpc-status-details-bin"),
+                REQUEST_ID,
+            ])
+            .max_age(Duration::from_secs(24 * 3600));
 
-    // tonic sets TCP_NODELAY only on listeners it binds itself. Without it, a response larger
-    // than one segment waits for the client's delayed ACK (~40 ms) under Nagle's algorithm.
-    let incoming = TcpListenerStream::new(listener).map(|stream| {
-        if let Ok(stream) = &stream
-            && let Err(error) = stream.set_nodelay(true)
-        {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-        stream
-    });
-    Server::builder()
-        .accept_http1(true)
-        .timeout(config.request_timeout())
-        .layer(layers)
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(AdminServiceServer::new(AdminApi::new(state.clone())))
-        .add_service(MappingServiceServer::new(MappingApi::new(state.clone())))
-        // Bulk imports send large messages (thousands of episodes): allow 16 MiB.
-        .add_service(CatalogServiceServer::new(CatalogApi::new(state.clone())).max_decoding_message_size(16 << 20))
-        .serve_with_incoming_shutdown(incoming, shutdown.cancelled())
-        .await?;
-    Ok(())
+        let layers = ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_grpc()
+                    .make_span_with(|request: &http::Request<_>| {
+                        let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                        tracing::info_span!("rpc", rpc.path = %request.uri().path(), request.id = %request_id)
+                    })
+                    // Error statuses are expected answers (NOT_FOUND, INVALID_ARGUMENT...); internal
+                    // failures are logged where they are mapped, once.
+                    .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(MetricsLayer::new(state.metrics.clone(), service_names))
+            .layer(cors)
+            .layer(tonic_web::GrpcWebLayer::new())
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.concurrency_limit as usize))
+            .layer(AuthLayer::new(state.verifier.clone(), policy))
+            .into_inner();
+
+        // tonic sets TCP_NODELAY only on listeners it binds itself. Without it, a response larger
+        // than one segment waits for the client's delayed ACK (~40 ms) under Nagle's algorithm.
+        let incoming = TcpListenerStream::new(listener).map(|stream| {
+            if let Ok(stream) = &stream
+                && let Err(error) = stream.set_nodelay(true)
+            {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+            stream
+        });
+        routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha);
+        Server::builder()
+            .accept_http1(true)
+            .timeout(config.request_timeout())
+            .layer(layers)
+            .add_routes(routes.routes())
+            .serve_with_incoming_shutdown(incoming, shutdown.cancelled())
+            .await?;
+        Ok(())
+    }
 }

@@ -1,7 +1,8 @@
 //! Medley server: one gRPC backend for five media services.
 //!
 //! # Layout
-//! - [`app`] — shared state and start-up; [`grpc`] and [`http_server`] — the two listeners.
+//! - [`platform`] — the shared platform every service is built on; [`service`] — what a service
+//!   contributes; [`app`] — the composition root; [`grpc`] and [`http_server`] — the listeners.
 //! - [`config`] — `MEDLEY_*` settings; [`telemetry`] — logs; [`metrics`] — Prometheus.
 //! - [`db`] — PostgreSQL pool and migrations; [`redis`] — Redis connection and keys.
 //! - [`jobs`] — the durable job queue and workers; [`progress`] — event fan-out to watchers.
@@ -22,11 +23,14 @@ pub mod jobs;
 pub mod metrics;
 pub mod outbound;
 pub mod pagination;
+pub mod platform;
 pub mod progress;
 pub mod proto_time;
 pub mod redis;
+pub mod service;
 pub mod services;
 pub mod telemetry;
 
-pub use app::{AppState, RunningServer, start};
+pub use app::{RunningServer, Settings, start};
 pub use config::Config;
+pub use platform::Platform;

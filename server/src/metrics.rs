@@ -141,8 +141,8 @@ impl Metrics {
         out
     }
 
-    fn record(&self, path: &str, code: &str, started: Instant) {
-        let (service, method) = label_path(path, code);
+    fn record(&self, path: &str, services: &[&str], code: &str, started: Instant) {
+        let (service, method) = label_path(path, services, code);
         self.rpc_seconds
             .get_or_create(&MethodLabels { service: service.clone(), method: method.clone() })
             .observe(started.elapsed().as_secs_f64());
@@ -150,11 +150,12 @@ impl Metrics {
     }
 }
 
-fn label_path(path: &str, code: &str) -> (String, String) {
+/// Labels of a call: known services by name (unknown paths would let callers grow the label set
+/// without bound).
+fn label_path(path: &str, services: &[&str], code: &str) -> (String, String) {
     let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or(("", ""));
-    let known = medley_sdk::SERVICE_NAMES.contains(&service)
-        || service == "grpc.health.v1.Health"
-        || service.starts_with("grpc.reflection.");
+    let known =
+        services.contains(&service) || service == "grpc.health.v1.Health" || service.starts_with("grpc.reflection.");
     if known && code != "UNIMPLEMENTED" {
         (service.to_owned(), method.to_owned())
     } else {
@@ -166,12 +167,13 @@ fn label_path(path: &str, code: &str) -> (String, String) {
 #[derive(Clone)]
 pub struct MetricsLayer {
     metrics: Arc<Metrics>,
+    services: Arc<[&'static str]>,
 }
 
 impl MetricsLayer {
-    /// Records into `metrics`.
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
+    /// Records into `metrics`, labelling calls of `services` (and health, reflection) by method.
+    pub fn new(metrics: Arc<Metrics>, services: Vec<&'static str>) -> Self {
+        Self { metrics, services: services.into() }
     }
 }
 
@@ -179,7 +181,7 @@ impl<S> Layer<S> for MetricsLayer {
     type Service = MetricsService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MetricsService { inner, metrics: self.metrics.clone() }
+        MetricsService { inner, metrics: self.metrics.clone(), services: self.services.clone() }
     }
 }
 
@@ -188,6 +190,7 @@ impl<S> Layer<S> for MetricsLayer {
 pub struct MetricsService<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    services: Arc<[&'static str]>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for MetricsService<S>
@@ -206,6 +209,7 @@ where
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let path = request.uri().path().to_owned();
         let metrics = self.metrics.clone();
+        let services = self.services.clone();
         let started = Instant::now();
         let future = self.inner.call(request);
         Box::pin(async move {
@@ -221,7 +225,7 @@ where
                     .map_or("OK", |code| code_name(tonic::Code::from_i32(code))),
                 Err(_) => "TRANSPORT_ERROR",
             };
-            metrics.record(&path, code, started);
+            metrics.record(&path, &services, code, started);
             result
         })
     }
@@ -256,10 +260,16 @@ mod tests {
     #[test]
     fn junk_paths_share_one_label() {
         assert_eq!(
-            label_path("/medley.v1.AdminService/ListApiKeys", "OK"),
+            label_path("/medley.v1.AdminService/ListApiKeys", &["medley.v1.AdminService"], "OK"),
             ("medley.v1.AdminService".into(), "ListApiKeys".into())
         );
-        assert_eq!(label_path("/x.Y/Z", "UNIMPLEMENTED"), ("unknown".into(), "unknown".into()));
-        assert_eq!(label_path("/medley.v1.AdminService/Nope", "UNIMPLEMENTED"), ("unknown".into(), "unknown".into()));
+        assert_eq!(
+            label_path("/x.Y/Z", &["medley.v1.AdminService"], "UNIMPLEMENTED"),
+            ("unknown".into(), "unknown".into())
+        );
+        assert_eq!(
+            label_path("/medley.v1.AdminService/Nope", &["medley.v1.AdminService"], "UNIMPLEMENTED"),
+            ("unknown".into(), "unknown".into())
+        );
     }
 }

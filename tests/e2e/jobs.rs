@@ -11,7 +11,11 @@ use serde_json::json;
 use crate::support::{wait_for_job, wait_for_state};
 
 async fn server_with_test_jobs(recorder: &Recorder, workers: u16) -> TestServer {
-    TestServer::builder().registry(test_registry(recorder)).configure(move |c| c.workers = workers).start().await
+    TestServer::builder()
+        .registry(test_registry(recorder))
+        .configure(move |c| c.platform.workers = workers)
+        .start()
+        .await
 }
 
 #[tokio::test]
@@ -161,7 +165,7 @@ async fn workers_of(server: &TestServer, rows: &[medley_server::jobs::JobRow]) -
 async fn a_killed_workers_job_is_taken_back_after_its_lease_and_completes_once() {
     let recorder = Recorder::default();
     let server = server_with_test_jobs(&recorder, 0).await;
-    let short_lease = |c: &mut medley_server::Config| c.job_lease_ms = 600;
+    let short_lease = |c: &mut medley_server::Settings| c.platform.job_lease_ms = 600;
     let mut doomed = server.spawn_worker(test_registry(&recorder), short_lease).await;
     let (job, _) = server.state().jobs.enqueue(&NewJob::new(WAITING, json!({}))).await.expect("enqueue");
     let running = wait_for_state(server.state(), job.id, JobState::Running, 5_000).await;
@@ -181,7 +185,7 @@ async fn a_killed_workers_job_is_taken_back_after_its_lease_and_completes_once()
 async fn graceful_shutdown_puts_unfinished_jobs_back_without_using_an_attempt() {
     let recorder = Recorder::default();
     let server = server_with_test_jobs(&recorder, 0).await;
-    let mut worker = server.spawn_worker(test_registry(&recorder), |c| c.job_shutdown_grace_ms = 200).await;
+    let mut worker = server.spawn_worker(test_registry(&recorder), |c| c.platform.job_shutdown_grace_ms = 200).await;
     let (job, _) = server.state().jobs.enqueue(&NewJob::new(WAITING, json!({}))).await.expect("enqueue");
     wait_for_state(server.state(), job.id, JobState::Running, 5_000).await;
     worker.stop().await;

@@ -10,7 +10,7 @@ use crate::support::assert_invalid_fields;
 
 #[tokio::test]
 async fn job_ids_must_be_positive_and_exist() {
-    let server = TestServer::builder().configure(|c| c.workers = 0).start().await;
+    let server = TestServer::builder().configure(|c| c.platform.workers = 0).start().await;
     let mut admin = server.client().await.admin();
     for id in [0, -1, i64::MIN] {
         assert_invalid_fields(&admin.get_job(GetJobRequest { id }).await.unwrap_err(), &["id"]);
@@ -35,7 +35,7 @@ async fn job_ids_must_be_positive_and_exist() {
 
 #[tokio::test]
 async fn list_jobs_rejects_bad_filters_pages_and_tokens() {
-    let server = TestServer::builder().configure(|c| c.workers = 0).start().await;
+    let server = TestServer::builder().configure(|c| c.platform.workers = 0).start().await;
     let mut admin = server.client().await.admin();
     let bad_kinds = ListJobsRequest { kinds: vec![String::new(), "x".repeat(101)], ..Default::default() };
     assert_invalid_fields(&admin.list_jobs(bad_kinds).await.unwrap_err(), &["kinds[0]", "kinds[1]"]);
@@ -59,7 +59,7 @@ async fn list_jobs_rejects_bad_filters_pages_and_tokens() {
 
 #[tokio::test]
 async fn list_jobs_pages_and_filters() {
-    let server = TestServer::builder().configure(|c| c.workers = 0).start().await;
+    let server = TestServer::builder().configure(|c| c.platform.workers = 0).start().await;
     let jobs = &server.state().jobs;
     let mut ids = Vec::new();
     for n in 0..5 {
@@ -100,7 +100,7 @@ async fn list_jobs_pages_and_filters() {
 
 #[tokio::test]
 async fn canary_and_schedule_requests_are_validated() {
-    let server = TestServer::builder().configure(|c| c.workers = 0).start().await;
+    let server = TestServer::builder().configure(|c| c.platform.workers = 0).start().await;
     let mut admin = server.client().await.admin();
     let status =
         admin.enqueue_canary_job(EnqueueCanaryJobRequest { duration_ms: 60_001, fail_attempts: 11 }).await.unwrap_err();
@@ -123,7 +123,7 @@ async fn canary_and_schedule_requests_are_validated() {
 
 #[tokio::test]
 async fn job_rpcs_need_the_admin_scope() {
-    let server = TestServer::builder().configure(|c| c.workers = 0).start().await;
+    let server = TestServer::builder().configure(|c| c.platform.workers = 0).start().await;
     let key = server.create_key(&[medley_server::auth::Scope::Import]).await;
     let mut admin = server.client_with_key(&key).await.admin();
     let status = admin.list_jobs(ListJobsRequest::default()).await.unwrap_err();

@@ -71,9 +71,14 @@ async fn watching_one_canary_goes_from_snapshot_to_success_then_ends() {
 #[tokio::test]
 async fn a_watcher_on_b_sees_a_job_enqueued_on_a_and_run_by_a_third_worker() {
     let recorder = Recorder::default();
-    let a = TestServer::builder().registry(test_registry(&recorder)).configure(|c| c.workers = 0).start().await;
-    let b =
-        TestServer::builder().registry(test_registry(&recorder)).configure(|c| c.workers = 0).join(&a).start().await;
+    let a =
+        TestServer::builder().registry(test_registry(&recorder)).configure(|c| c.platform.workers = 0).start().await;
+    let b = TestServer::builder()
+        .registry(test_registry(&recorder))
+        .configure(|c| c.platform.workers = 0)
+        .join(&a)
+        .start()
+        .await;
     let worker = a.spawn_worker(medley_server::jobs::default_registry(&a.state().db), |_| {}).await;
 
     let mut watch = b
@@ -120,7 +125,8 @@ async fn a_watcher_on_b_sees_a_job_enqueued_on_a_and_run_by_a_third_worker() {
 #[tokio::test]
 async fn a_watcher_that_never_reads_neither_blocks_workers_nor_grows_memory() {
     let recorder = Recorder::default();
-    let server = TestServer::builder().registry(test_registry(&recorder)).configure(|c| c.workers = 16).start().await;
+    let server =
+        TestServer::builder().registry(test_registry(&recorder)).configure(|c| c.platform.workers = 16).start().await;
     // Clients with small HTTP/2 windows, so unread messages back up into the server instead of
     // being absorbed by the client's buffers (2 MB per stream by default).
     let mut stalled = Vec::new();

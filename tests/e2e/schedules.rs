@@ -93,7 +93,7 @@ async fn the_daily_cleanup_deletes_only_finished_jobs_past_their_retention() {
     use diesel_async::RunQueryDsl as _;
     use medley_server::jobs::{NewJob, cleanup};
 
-    let server = TestServer::builder().configure(|c| c.job_retention_days = 7).start().await;
+    let server = TestServer::builder().configure(|c| c.platform.job_retention_days = 7).start().await;
     let mut admin = server.client().await.admin();
     // Every worker registers the cleanup schedule with the configured retention.
     let listed = admin.list_schedules(ListSchedulesRequest {}).await.expect("list").into_inner().schedules;

@@ -3,7 +3,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use medley_server::db::{quote_ident, with_database};
 use medley_tests::{TestServer, db::maintenance_url};
 
-async fn start_error(configure: impl FnOnce(&mut medley_server::Config) + 'static) -> String {
+async fn start_error(configure: impl FnOnce(&mut medley_server::Settings) + 'static) -> String {
     let (mut config, _db, _redis) = TestServer::builder().prepare().await;
     configure(&mut config);
     match medley_server::start(config).await {
@@ -14,7 +14,8 @@ async fn start_error(configure: impl FnOnce(&mut medley_server::Config) + 'stati
 
 #[tokio::test]
 async fn unreachable_postgres_names_the_url_and_the_fix_without_the_password() {
-    let message = start_error(|c| c.database_url = "postgres://medley:hunter2@127.0.0.1:1/medley".to_owned()).await;
+    let message =
+        start_error(|c| c.platform.database_url = "postgres://medley:hunter2@127.0.0.1:1/medley".to_owned()).await;
     assert!(message.contains("postgres://medley:***@127.0.0.1:1/medley"), "{message}");
     assert!(message.contains("MEDLEY_DATABASE_URL"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
@@ -22,7 +23,7 @@ async fn unreachable_postgres_names_the_url_and_the_fix_without_the_password() {
 
 #[tokio::test]
 async fn unreachable_redis_names_the_url_and_the_fix() {
-    let message = start_error(|c| c.redis_url = "redis://127.0.0.1:1".to_owned()).await;
+    let message = start_error(|c| c.platform.redis_url = "redis://127.0.0.1:1".to_owned()).await;
     assert!(message.contains("redis://127.0.0.1:1"), "{message}");
     assert!(message.contains("MEDLEY_REDIS_URL"), "{message}");
 }
@@ -31,7 +32,7 @@ async fn unreachable_redis_names_the_url_and_the_fix() {
 async fn a_taken_port_names_the_setting() {
     let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = taken.local_addr().expect("addr");
-    let message = start_error(move |c| c.grpc_addr = addr).await;
+    let message = start_error(move |c| c.platform.grpc_addr = addr).await;
     assert!(message.contains("MEDLEY_GRPC_ADDR"), "{message}");
 }
 

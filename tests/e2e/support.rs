@@ -20,7 +20,7 @@ pub fn reason(status: &tonic::Status) -> String {
 
 /// Polls job `id` until `done` holds for it, failing after `timeout_ms`.
 pub async fn wait_for_job(
-    state: &medley_server::AppState,
+    state: &medley_server::Platform,
     id: i64,
     timeout_ms: u64,
     done: impl Fn(&medley_server::jobs::JobRow) -> bool,
@@ -38,7 +38,7 @@ pub async fn wait_for_job(
 
 /// Polls job `id` until it is in `state`.
 pub async fn wait_for_state(
-    state: &medley_server::AppState,
+    state: &medley_server::Platform,
     id: i64,
     expected: medley_server::jobs::JobState,
     timeout_ms: u64,

@@ -5,18 +5,21 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use medley_sdk::Client;
 use medley_server::{
-    AppState, Config, RunningServer,
-    auth::Scope,
+    Platform, RunningServer, Settings,
+    auth::{
+        Scope,
+        keys::{KeySpec, create_key},
+    },
     error::FieldViolations,
     jobs::Registry,
-    services::admin::keys::{KeySpec, create_key},
+    platform::DatabaseSetup,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::{TestDb, TestRedis, redis::redis_url};
 
 /// A change to the server's configuration.
-type Configure = Box<dyn FnOnce(&mut Config)>;
+type Configure = Box<dyn FnOnce(&mut Settings)>;
 
 /// Configures a [`TestServer`].
 #[derive(Default)]
@@ -62,14 +65,15 @@ impl TestServerBuilder {
     }
 
     /// Changes any other setting.
-    pub fn configure(mut self, f: impl FnOnce(&mut Config) + 'static) -> Self {
+    pub fn configure(mut self, f: impl FnOnce(&mut Settings) + 'static) -> Self {
         self.configure = Some(Box::new(f));
         self
     }
 
     /// Returns the server's configuration for a given database and prefix.
-    fn config(&mut self, db: &TestDb, redis: &TestRedis) -> Config {
-        let mut config = Config::from_env().expect("MEDLEY_* variables of the test environment are valid");
+    fn config(&mut self, db: &TestDb, redis: &TestRedis) -> Settings {
+        let mut settings = Settings::from_env().expect("MEDLEY_* variables of the test environment are valid");
+        let config = &mut settings.platform;
         config.grpc_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config.http_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config.database_url = match (self.database_url.take(), self.database_proxy) {
@@ -86,9 +90,9 @@ impl TestServerBuilder {
         config.job_poll_ms = 100;
         config.job_shutdown_grace_ms = 500;
         if let Some(configure) = self.configure.take() {
-            configure(&mut config);
+            configure(&mut settings);
         }
-        config
+        settings
     }
 
     /// Creates the database and prefix (unless joining) and starts the server.
@@ -98,11 +102,10 @@ impl TestServerBuilder {
             None => (Arc::new(TestDb::new().await), Arc::new(TestRedis::new())),
         };
         let config = self.config(&db, &redis);
-        let server = match self.registry.take() {
-            Some(registry) => medley_server::app::start_with_jobs(config.clone(), registry).await,
-            None => medley_server::start(config.clone()).await,
-        }
-        .expect("test server starts");
+        let registry = self.registry.take();
+        let server = medley_server::app::start_with(config.clone(), move |composed| registry.unwrap_or(composed))
+            .await
+            .expect("test server starts");
         let url = format!("http://{}", server.grpc_addr);
         let mut test = TestServer { server: Some(server), url, admin_key: String::new(), config, redis, db };
         test.admin_key = test.create_key(&[Scope::Admin]).await;
@@ -111,7 +114,7 @@ impl TestServerBuilder {
 
     /// Returns the configuration `start` would use, with a fresh database and prefix, for tests
     /// that start the server themselves (start-up failures).
-    pub async fn prepare(mut self) -> (Config, Arc<TestDb>, Arc<TestRedis>) {
+    pub async fn prepare(mut self) -> (Settings, Arc<TestDb>, Arc<TestRedis>) {
         let db = Arc::new(TestDb::new().await);
         let redis = Arc::new(TestRedis::new());
         let config = self.config(&db, &redis);
@@ -126,8 +129,8 @@ pub struct TestServer {
     pub url: String,
     /// A key with scope `admin`.
     pub admin_key: String,
-    /// The configuration the server runs with.
-    pub config: Config,
+    /// The settings the server runs with.
+    pub config: Settings,
     // Field order matters: the server stops before its database is dropped.
     /// The Redis prefix (shared with joined instances).
     pub redis: Arc<TestRedis>,
@@ -161,7 +164,7 @@ impl TestServer {
         let spec =
             KeySpec::parse("test", scopes.to_vec(), None, chrono_now(), FieldViolations::new()).expect("valid key");
         let mut conn =
-            AsyncPgConnection::establish(&self.config.database_url).await.expect("connect to server database");
+            AsyncPgConnection::establish(&self.config.platform.database_url).await.expect("connect to server database");
         create_key(&mut conn, &spec).await.expect("create key").secret
     }
 
@@ -181,22 +184,22 @@ impl TestServer {
     }
 
     /// Returns the server's state (job queue, hub, pool) for tests that drive internals.
-    pub fn state(&self) -> &AppState {
-        &self.running().state
+    pub fn state(&self) -> &Platform {
+        &self.running().platform
     }
 
     /// Starts a worker of its own (its own pool and Redis connection, as another process would
     /// have) on this server's database, running `registry` with this server's settings changed
     /// by `configure`.
-    pub async fn spawn_worker(&self, registry: Registry, configure: impl FnOnce(&mut Config)) -> TestWorker {
-        let mut config = self.config.clone();
-        if config.workers == 0 {
-            config.workers = 8;
+    pub async fn spawn_worker(&self, registry: Registry, configure: impl FnOnce(&mut Settings)) -> TestWorker {
+        let mut settings = self.config.clone();
+        if settings.platform.workers == 0 {
+            settings.platform.workers = 8;
         }
-        configure(&mut config);
-        let state = AppState::connect(config).await.expect("worker connects");
+        configure(&mut settings);
+        let state = Platform::connect(settings.platform, DatabaseSetup::Existing).await.expect("worker connects");
         let stop = CancellationToken::new();
-        let task = tokio::spawn(medley_server::app::worker(&state, registry).run(stop.clone()));
+        let task = tokio::spawn(state.worker(registry).run(stop.clone()));
         TestWorker { state, stop, task: Some(task) }
     }
 
@@ -230,8 +233,8 @@ fn replace_authority(url: &str, addr: SocketAddr) -> String {
 
 /// A worker running apart from any server, like a `medley worker` process.
 pub struct TestWorker {
-    /// Its state.
-    pub state: AppState,
+    /// Its platform.
+    pub state: Platform,
     stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
 }

@@ -8,18 +8,22 @@ use std::{
 
 use tower::{Layer, Service};
 
-use super::{KeyVerifier, policy};
+use super::{
+    KeyVerifier,
+    policy::{self, Policy},
+};
 
 /// Adds API-key checks in front of a service.
 #[derive(Clone)]
 pub struct AuthLayer {
     verifier: Arc<KeyVerifier>,
+    policy: Arc<Policy>,
 }
 
 impl AuthLayer {
-    /// Checks calls with `verifier`.
-    pub fn new(verifier: Arc<KeyVerifier>) -> Self {
-        Self { verifier }
+    /// Checks calls against `policy` with `verifier`.
+    pub fn new(verifier: Arc<KeyVerifier>, policy: Arc<Policy>) -> Self {
+        Self { verifier, policy }
     }
 }
 
@@ -27,7 +31,7 @@ impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService { inner, verifier: self.verifier.clone() }
+        AuthService { inner, verifier: self.verifier.clone(), policy: self.policy.clone() }
     }
 }
 
@@ -36,6 +40,7 @@ impl<S> Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     verifier: Arc<KeyVerifier>,
+    policy: Arc<Policy>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -56,7 +61,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let access = policy::required_access(request.uri().path());
+        let access = self.policy.required_access(request.uri().path());
         if access == policy::Access::Public {
             return Box::pin(self.inner.call(request));
         }

@@ -5,9 +5,12 @@
 //! refusal into `UNAUTHENTICATED` or `PERMISSION_DENIED` before the service runs. A handler reads
 //! the verified [`Caller`] from the request extensions.
 
+pub mod keys;
 pub mod layer;
+pub mod model;
 pub mod policy;
 pub mod secret;
+pub mod store;
 pub mod verifier;
 
 use std::{fmt, str::FromStr};

@@ -1,6 +1,9 @@
-//! What each RPC requires. Services outside `medley.v1` (health, reflection) are public; every
-//! Medley method must appear here, and a method this table does not know needs `admin`, so a new
-//! RPC is closed until someone decides otherwise.
+//! What each RPC requires. Services outside `medley.` (health, reflection) are public. Every
+//! Medley service declares its rules with its entry point ([`ServiceAccess`]); a method its
+//! rules do not name needs the service's `otherwise` access, and a service nobody declared needs
+//! `admin`, so a new RPC is closed until someone decides otherwise.
+
+use std::collections::HashMap;
 
 use super::Scope;
 
@@ -13,30 +16,55 @@ pub enum Access {
     Scope(Scope),
 }
 
-/// Returns what the gRPC method at `path` (`/package.Service/Method`) requires.
-pub fn required_access(path: &str) -> Access {
-    let mut parts = path.trim_start_matches('/').splitn(2, '/');
-    let service = parts.next().unwrap_or_default();
-    let method = parts.next().unwrap_or_default();
-    if !service.starts_with("medley.") {
-        return Access::Public;
+/// The auth rules of one gRPC service.
+#[derive(Clone, Copy, Debug)]
+pub struct ServiceAccess {
+    /// `package.Service` (filled in from the tonic service by `GrpcService::new`).
+    pub service: &'static str,
+    /// Methods and what they need.
+    pub methods: &'static [(&'static str, Access)],
+    /// What every other method needs.
+    pub otherwise: Access,
+}
+
+impl ServiceAccess {
+    /// Rules naming `methods`, with `otherwise` for the rest.
+    pub const fn new(methods: &'static [(&'static str, Access)], otherwise: Access) -> Self {
+        Self { service: "", methods, otherwise }
     }
-    match service {
-        "medley.v1.AdminService" => Access::Scope(Scope::Admin),
-        "medley.v1.MappingService" => match method {
-            "GetMapping" | "BatchGetMappings" | "ResolveRedirect" | "SearchAnime" | "ListPlatforms" | "GetStatus"
-            | "ExportMappings" => Access::Scope(Scope::Read),
-            // RunPipeline, WatchPipelineRun, overrides, and anything added later.
-            _ => Access::Scope(Scope::Admin),
-        },
-        "medley.v1.CatalogService" => match method {
-            "ImportAnime" | "ImportEpisodes" | "ImportVideo" | "ImportBatch" => Access::Scope(Scope::Import),
-            "GetAnime" | "ListAnime" | "ListEpisodes" | "ListVideos" => Access::Scope(Scope::Read),
-            // UpdateAnime, the importer's RPCs, and anything added later.
-            _ => Access::Scope(Scope::Admin),
-        },
-        // Fail closed for anything not listed.
-        _ => Access::Scope(Scope::Admin),
+
+    /// Every method needs `access`.
+    pub const fn all(access: Access) -> Self {
+        Self::new(&[], access)
+    }
+
+    fn method(&self, method: &str) -> Access {
+        self.methods.iter().find(|(name, _)| *name == method).map_or(self.otherwise, |(_, access)| *access)
+    }
+}
+
+/// The rules of every service of a process.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    services: HashMap<&'static str, ServiceAccess>,
+}
+
+impl Policy {
+    /// The policy of these services.
+    pub fn new(rules: impl IntoIterator<Item = ServiceAccess>) -> Self {
+        Self { services: rules.into_iter().map(|rule| (rule.service, rule)).collect() }
+    }
+
+    /// Returns what the gRPC method at `path` (`/package.Service/Method`) requires.
+    pub fn required_access(&self, path: &str) -> Access {
+        let mut parts = path.trim_start_matches('/').splitn(2, '/');
+        let service = parts.next().unwrap_or_default();
+        let method = parts.next().unwrap_or_default();
+        if !service.starts_with("medley.") {
+            return Access::Public;
+        }
+        // Fail closed for anything not declared.
+        self.services.get(service).map_or(Access::Scope(Scope::Admin), |rules| rules.method(method))
     }
 }
 
@@ -44,32 +72,36 @@ pub fn required_access(path: &str) -> Access {
 mod tests {
     use super::*;
 
+    const READ: Access = Access::Scope(Scope::Read);
+    const ADMIN: Access = Access::Scope(Scope::Admin);
+
+    fn policy() -> Policy {
+        Policy::new([ServiceAccess {
+            service: "medley.v1.Lookups",
+            ..ServiceAccess::new(&[("Get", READ), ("Ping", Access::Public)], ADMIN)
+        }])
+    }
+
     #[test]
     fn operational_services_are_public() {
-        assert_eq!(required_access("/grpc.health.v1.Health/Check"), Access::Public);
-        assert_eq!(required_access("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"), Access::Public);
+        assert_eq!(policy().required_access("/grpc.health.v1.Health/Check"), Access::Public);
+        assert_eq!(
+            policy().required_access("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
+            Access::Public
+        );
     }
 
     #[test]
-    fn mapping_lookups_need_read_and_its_operations_admin() {
-        assert_eq!(required_access("/medley.v1.MappingService/GetMapping"), Access::Scope(Scope::Read));
-        assert_eq!(required_access("/medley.v1.MappingService/ExportMappings"), Access::Scope(Scope::Read));
-        assert_eq!(required_access("/medley.v1.MappingService/RunPipeline"), Access::Scope(Scope::Admin));
-        assert_eq!(required_access("/medley.v1.MappingService/PutOverride"), Access::Scope(Scope::Admin));
-        assert_eq!(required_access("/medley.v1.MappingService/Unknown"), Access::Scope(Scope::Admin));
+    fn named_methods_get_their_rule_and_the_rest_the_default() {
+        assert_eq!(policy().required_access("/medley.v1.Lookups/Get"), READ);
+        assert_eq!(policy().required_access("/medley.v1.Lookups/Ping"), Access::Public);
+        assert_eq!(policy().required_access("/medley.v1.Lookups/Delete"), ADMIN);
     }
 
     #[test]
-    fn catalog_imports_need_import_reads_read_and_the_rest_admin() {
-        assert_eq!(required_access("/medley.v1.CatalogService/ImportBatch"), Access::Scope(Scope::Import));
-        assert_eq!(required_access("/medley.v1.CatalogService/ListVideos"), Access::Scope(Scope::Read));
-        assert_eq!(required_access("/medley.v1.CatalogService/UpdateAnime"), Access::Scope(Scope::Admin));
-        assert_eq!(required_access("/medley.v1.CatalogService/StartImport"), Access::Scope(Scope::Admin));
-    }
-
-    #[test]
-    fn admin_and_unknown_medley_methods_need_admin() {
-        assert_eq!(required_access("/medley.v1.AdminService/ListApiKeys"), Access::Scope(Scope::Admin));
-        assert_eq!(required_access("/medley.v9.Secret/Do"), Access::Scope(Scope::Admin));
+    fn undeclared_medley_services_need_admin() {
+        assert_eq!(policy().required_access("/medley.v9.Secret/Do"), ADMIN);
+        assert_eq!(policy().required_access("/medley.v1.Lookups"), ADMIN);
+        assert_eq!(Policy::default().required_access("/medley.v1.Lookups/Get"), ADMIN);
     }
 }

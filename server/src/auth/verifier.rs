@@ -11,11 +11,10 @@ use std::{
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::{Caller, policy::Access, secret};
+use super::{Caller, model::ApiKeyRow, policy::Access, secret, store};
 use crate::{
     db::DbPool,
     error::{ApiError, ErrorCode},
-    services::admin::{model::ApiKeyRow, store},
 };
 
 /// Entries kept at most; past that the cache starts over (keys are few, so this only bounds

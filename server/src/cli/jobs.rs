@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use clap::Subcommand;
 
 use crate::{
-    app::AppState,
     config::Config,
     jobs::{JobState, NewJob, canary},
+    platform::{DatabaseSetup, Platform},
 };
 
 #[derive(Debug, Subcommand)]
@@ -32,7 +32,7 @@ pub(super) enum JobsCommand {
 
 pub(super) async fn run(config: Config, command: JobsCommand) -> anyhow::Result<()> {
     let JobsCommand::Canary { duration_ms, fail_attempts, no_wait, timeout_secs } = command;
-    let state = AppState::connect(config).await?;
+    let state = Platform::connect(config, DatabaseSetup::Existing).await?;
     let payload = canary::CanaryPayload { duration_ms, fail_attempts };
     let (job, _) = state.jobs.enqueue(&NewJob::new(canary::KIND, serde_json::to_value(payload)?)).await?;
     println!("enqueued canary job {}", job.id);

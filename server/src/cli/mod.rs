@@ -1,21 +1,25 @@
-//! The `medley` command line: `serve` (default), `worker`, `migrate`, `keys`, `jobs`, `mapping`,
-//! `config check`.
+//! The `medley` command line: `serve` (default), `worker`, `migrate`, `jobs`, `config check`,
+//! and the subcommands of the services (`keys`, `mapping`, `catalog`...).
 
-mod catalog;
 mod jobs;
-mod keys;
-mod mapping;
 
 use clap::{Parser, Subcommand};
 
-use crate::{config::Config, db, telemetry};
+use crate::{
+    app::{self, Settings},
+    db,
+    platform::{DatabaseSetup, Platform},
+    services::{self, ServiceCommand},
+    telemetry,
+};
 
-/// Medley: one gRPC backend for five media services.
+/// Medley: one gRPC backend for five media services. Every setting is a `MEDLEY_*` variable
+/// or the flag of the same name, given before the subcommand.
 #[derive(Debug, Parser)]
 #[command(name = "medley", version, about)]
 struct Cli {
     #[command(flatten)]
-    config: Config,
+    settings: Settings,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -29,21 +33,15 @@ enum Command {
     Worker,
     /// Create the database if missing and run pending migrations, then exit.
     Migrate,
-    /// Manage API keys directly in the database (works with or without a running server).
-    #[command(subcommand)]
-    Keys(keys::KeysCommand),
     /// Operate the job queue.
     #[command(subcommand)]
     Jobs(jobs::JobsCommand),
-    /// Run the mapping pipeline in the foreground, or show its status.
-    #[command(subcommand)]
-    Mapping(mapping::MappingCommand),
-    /// Import the anime catalog from Kodik + Shikimori in the foreground.
-    #[command(subcommand)]
-    Catalog(catalog::CatalogCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// A subcommand of a service.
+    #[command(flatten)]
+    Service(ServiceCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,13 +52,14 @@ enum ConfigCommand {
 
 /// Parses the command line and runs the command.
 pub async fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    telemetry::init(&cli.config);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(cli.config).await,
+    let Cli { settings, command } = Cli::parse();
+    telemetry::init(&settings.platform);
+    let config = &settings.platform;
+    match command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
         Command::Migrate => {
-            db::create_database_if_missing(&cli.config.database_url, cli.config.database_timeout()).await?;
-            let applied = db::run_migrations(&cli.config.database_url, cli.config.database_timeout()).await?;
+            db::create_database_if_missing(&config.database_url, config.database_timeout()).await?;
+            let applied = db::run_migrations(&config.database_url, config.database_timeout()).await?;
             if applied.is_empty() {
                 println!("database is up to date");
             }
@@ -69,23 +68,21 @@ pub async fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Keys(command) => keys::run(&cli.config, command).await,
-        Command::Jobs(command) => jobs::run(cli.config, command).await,
-        Command::Mapping(command) => mapping::run(cli.config, command).await,
-        Command::Catalog(command) => catalog::run(cli.config, command).await,
-        Command::Worker => worker(cli.config).await,
+        Command::Jobs(command) => jobs::run(settings.platform, command).await,
+        Command::Worker => worker(settings).await,
         Command::Config(ConfigCommand::Check) => {
-            print!("{}", cli.config);
+            print!("{settings}");
             Ok(())
         }
+        Command::Service(command) => services::run_command(settings.platform, settings.services, command).await,
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    for (name, value) in config.redacted_entries() {
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    for (name, value) in crate::config::ConfigEntries::entries(&settings) {
         tracing::debug!(setting = name, %value, "config");
     }
-    let server = crate::start(config).await?;
+    let server = app::start(settings).await?;
     shutdown_signal().await;
     tracing::info!("shutting down: finishing calls in flight");
     server.shutdown();
@@ -94,22 +91,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn worker(mut config: Config) -> anyhow::Result<()> {
+async fn worker(settings: Settings) -> anyhow::Result<()> {
+    let Settings { platform: mut config, services } = settings;
     if config.workers == 0 {
         // `MEDLEY_WORKERS=0` is how `medley serve` is told to leave jobs to dedicated workers;
         // here it would make a worker that runs nothing.
         config.workers = 8;
     }
     let addr = config.worker_http_addr;
-    let state = crate::AppState::connect(config).await?;
+    let state = Platform::connect(config, DatabaseSetup::CreateAndMigrate).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen for HTTP on {addr} (MEDLEY_WORKER_HTTP_ADDR): {error}"))?;
     tracing::info!(http.addr = %listener.local_addr()?, "worker metrics on /metrics");
-    let worker = crate::app::worker(&state, crate::app::default_registry(&state)?);
+    let worker = app::worker(&state, &services)?;
     let shutdown = state.shutdown.clone();
     let task = tokio::spawn(worker.run(shutdown.clone()));
-    let http = tokio::spawn(crate::http_server::serve(state.clone(), listener, shutdown.clone()));
+    let http = tokio::spawn(crate::http_server::serve(state.clone(), axum::Router::new(), listener, shutdown.clone()));
     shutdown_signal().await;
     tracing::info!("shutting down: finishing running jobs");
     shutdown.cancel();

@@ -182,6 +182,34 @@ pub async fn prepare(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Checks, for a command that must not create anything, that the database exists and has every
+/// migration of this build; the error says how to get there.
+pub async fn check_exists(config: &Config) -> anyhow::Result<()> {
+    let shown = redact_url_password(&config.database_url);
+    let conn = match tokio::time::timeout(config.database_timeout(), AsyncPgConnection::establish(&config.database_url))
+        .await
+    {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(error)) if error.to_string().contains("does not exist") => anyhow::bail!(
+            "the database of {shown} does not exist\n\
+             hint: `medley migrate` (or `medley serve`) creates it; check MEDLEY_DATABASE_URL"
+        ),
+        _ => {
+            connect(&config.database_url, config.database_timeout()).await?;
+            anyhow::bail!("cannot connect to PostgreSQL at {shown}")
+        }
+    };
+    let pending = tokio::task::spawn_blocking(move || {
+        let mut wrapper: AsyncConnectionWrapper<AsyncPgConnection> = AsyncConnectionWrapper::from(conn);
+        wrapper.has_pending_migration(MIGRATIONS).map_err(|error| anyhow::anyhow!("cannot read migrations: {error}"))
+    })
+    .await??;
+    if pending {
+        anyhow::bail!("the database of {shown} is not migrated to this version\nhint: run `medley migrate`");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

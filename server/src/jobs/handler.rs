@@ -100,6 +100,12 @@ impl Registry {
         self
     }
 
+    /// Adds every handler of `other` (a later one of the same kind replaces the earlier).
+    pub fn merge(mut self, other: Registry) -> Self {
+        self.handlers.extend(other.handlers);
+        self
+    }
+
     /// Returns the handler of `kind`.
     pub fn get(&self, kind: &str) -> Option<Arc<dyn JobHandler>> {
         self.handlers.get(kind).cloned()

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use diesel::{QueryableByName, sql_types::Text};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use medley_sdk::pb;
-use medley_server::{Config, app};
+use medley_server::{Settings, services::catalog::importer::job::ImportHandler};
 use medley_tests::{
     TestServer,
     fake_catalog::{
@@ -22,19 +22,19 @@ struct Upstreams {
     shikimori: FakeShikimori,
 }
 
-fn configure(up: &Upstreams, page_size: u32) -> impl FnOnce(&mut Config) + 'static {
+fn configure(up: &Upstreams, page_size: u32) -> impl FnOnce(&mut Settings) + 'static {
     let kodik = up.kodik.handle.url();
     let shikimori = up.shikimori.handle.url();
-    move |config: &mut Config| {
-        config.catalog.kodik_base_url = kodik;
-        config.catalog.kodik_token = TOKEN.to_owned();
-        config.catalog.kodik_page_size = page_size;
-        config.catalog.kodik_rps = 0;
-        config.catalog.shikimori_base_url = shikimori;
-        config.catalog.shikimori_user_agent = "MedleyTests".to_owned();
-        config.catalog.import_http_timeout_ms = 1000;
-        config.catalog.import_backoff_ms = 50;
-        config.catalog.import_cron = String::new();
+    move |config: &mut Settings| {
+        config.services.catalog.kodik_base_url = kodik;
+        config.services.catalog.kodik_token = TOKEN.to_owned();
+        config.services.catalog.kodik_page_size = page_size;
+        config.services.catalog.kodik_rps = 0;
+        config.services.catalog.shikimori_base_url = shikimori;
+        config.services.catalog.shikimori_user_agent = "MedleyTests".to_owned();
+        config.services.catalog.import_http_timeout_ms = 1000;
+        config.services.catalog.import_backoff_ms = 50;
+        config.services.catalog.import_cron = String::new();
     }
 }
 
@@ -78,7 +78,7 @@ struct Fingerprint {
 
 /// The whole catalog as one string: every anime, episode and player with what users see.
 async fn catalog_fingerprint(server: &TestServer) -> String {
-    let mut conn = AsyncPgConnection::establish(&server.config.database_url).await.unwrap();
+    let mut conn = AsyncPgConnection::establish(&server.config.platform.database_url).await.unwrap();
     let row: Fingerprint = diesel::sql_query(
         "SELECT coalesce(string_agg(line, E'\\n' ORDER BY line), '') AS fingerprint FROM ( \
            SELECT concat_ws('|', a.source_id, a.title, a.status, a.kind, a.year, array_to_string(a.genres, ','), \
@@ -305,12 +305,15 @@ async fn a_killed_importer_resumes_and_ends_with_the_same_catalog() {
     let server = TestServer::builder()
         .configure(move |config| {
             configure_up(config);
-            config.workers = 0;
-            config.job_lease_ms = 600;
+            config.platform.workers = 0;
+            config.platform.job_lease_ms = 600;
         })
         .start()
         .await;
-    let registry = || medley_server::jobs::Registry::new().register(app::import_handler(server.state()).unwrap());
+    let registry = || {
+        medley_server::jobs::Registry::new()
+            .register(ImportHandler::new(server.state(), &server.config.services.catalog).unwrap())
+    };
     let mut worker = server.spawn_worker(registry(), |_| {}).await;
     let mut catalog = server.client().await.catalog();
     let id = catalog.start_import(pb::StartImportRequest::default()).await.unwrap().into_inner().run.unwrap().run_id;
@@ -403,7 +406,7 @@ async fn shikimori_limits_hold_when_every_title_needs_its_own_request() {
     let server = TestServer::builder()
         .configure(move |config| {
             configure_up(config);
-            config.catalog.kodik_rps = 2;
+            config.services.catalog.kodik_rps = 2;
         })
         .start()
         .await;
@@ -430,7 +433,7 @@ async fn a_bad_token_fails_the_run_without_leaking_it() {
         let server = TestServer::builder()
             .configure(move |config| {
                 configure_up(config);
-                config.catalog.kodik_token = "wrong-secret-token".to_owned();
+                config.services.catalog.kodik_token = "wrong-secret-token".to_owned();
             })
             .start()
             .await;
@@ -504,7 +507,7 @@ async fn watchers_on_another_instance_see_coalesced_progress() {
         .join(&worker_server)
         .configure(move |config| {
             configure_watcher(config);
-            config.workers = 0;
+            config.platform.workers = 0;
         })
         .start()
         .await;

@@ -14,7 +14,7 @@ use medley_sdk::{
     pb::{self, Platform, mapping_key::PlatformRef},
 };
 use medley_server::{
-    config::MappingSources,
+    services::mapping::config::MappingSources,
     services::mapping::sources::{SourceKind, SourceSpec},
 };
 use medley_tests::{TestServer, fixture};
@@ -43,7 +43,7 @@ pub fn spec(kind: SourceKind, name: &str) -> SourceSpec {
 
 /// Starts a server reading `sources`.
 pub async fn server_with(sources: Vec<SourceSpec>) -> TestServer {
-    TestServer::builder().configure(move |c| c.mapping_sources = MappingSources(sources)).start().await
+    TestServer::builder().configure(move |c| c.services.mapping.sources = MappingSources(sources)).start().await
 }
 
 /// Starts a server over every fixture and runs the pipeline once.

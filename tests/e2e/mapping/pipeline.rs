@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use medley_sdk::pb::{self, Platform};
 use medley_server::{
-    config::MappingSources,
+    services::mapping::config::MappingSources,
     services::mapping::sources::{SourceKind, SourceSpec},
 };
 use medley_tests::{FakeSource, Reply, TestServer, fixture};
@@ -154,7 +154,8 @@ async fn http_sources_use_etags_and_bad_files_keep_the_previous_data_serving() {
         spec(SourceKind::Fribb, "fribb-anime-list-mini.2024-05-07.extract.json"),
         SourceSpec { kind: SourceKind::AnimeApi, location: fake.url("/animeapi.tsv.zst") },
     ];
-    let server = TestServer::builder().configure(move |c| c.mapping_sources = MappingSources(sources)).start().await;
+    let server =
+        TestServer::builder().configure(move |c| c.services.mapping.sources = MappingSources(sources)).start().await;
     let client = server.client().await;
     let first = run_pipeline(&client, false).await;
     assert_eq!(first.state, pb::JobState::Succeeded as i32, "{first:?}");

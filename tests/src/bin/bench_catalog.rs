@@ -105,7 +105,7 @@ async fn main() {
     let anime: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5_000);
     let streams: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(4).max(1);
     let importer_anime: i64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(2_000);
-    let server = TestServer::builder().configure(|c| c.database_pool_size = 16).start().await;
+    let server = TestServer::builder().configure(|c| c.platform.database_pool_size = 16).start().await;
     for label in ["first import", "unchanged re-import"] {
         let (seconds, total) = import_all(&server, anime, streams).await;
         println!(
@@ -128,13 +128,13 @@ async fn main() {
     let (kodik_url, shikimori_url) = (kodik.handle.url(), shikimori.handle.url());
     let importer = TestServer::builder()
         .configure(move |c| {
-            c.catalog.kodik_base_url = kodik_url;
-            c.catalog.kodik_token = "BENCH".into();
-            c.catalog.kodik_rps = 0;
-            c.catalog.shikimori_base_url = shikimori_url;
-            c.catalog.shikimori_rps = 0;
-            c.catalog.shikimori_rpm = 0;
-            c.catalog.import_cron = String::new();
+            c.services.catalog.kodik_base_url = kodik_url;
+            c.services.catalog.kodik_token = "BENCH".into();
+            c.services.catalog.kodik_rps = 0;
+            c.services.catalog.shikimori_base_url = shikimori_url;
+            c.services.catalog.shikimori_rps = 0;
+            c.services.catalog.shikimori_rpm = 0;
+            c.services.catalog.import_cron = String::new();
         })
         .start()
         .await;

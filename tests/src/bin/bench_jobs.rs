@@ -151,9 +151,9 @@ async fn main() {
     let server = TestServer::builder()
         .registry(Registry::new().register(Noop))
         .configure(|c| {
-            c.workers = 128;
-            c.database_pool_size = 32;
-            c.log = "warn".to_owned();
+            c.platform.workers = 128;
+            c.platform.database_pool_size = 32;
+            c.platform.log = "warn".to_owned();
         })
         .start()
         .await;

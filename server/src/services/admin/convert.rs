@@ -4,9 +4,10 @@ use chrono::{DateTime, Utc};
 use medley_sdk::pb;
 use uuid::Uuid;
 
-use super::{AdminError, keys::KeySpec, model::ApiKeyRow, store::KeyCursor};
+use super::AdminError;
 use crate::{
     auth::Scope,
+    auth::{keys::KeySpec, model::ApiKeyRow, store::KeyCursor},
     error::FieldViolations,
     pagination::{encode_page_token, parse_page_size, parse_page_token},
     proto_time::{from_timestamp, to_timestamp},

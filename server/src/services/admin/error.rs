@@ -26,9 +26,9 @@ pub enum AdminError {
     /// A live job already holds the dedupe key of the job to retry.
     #[error("another live job holds the dedupe key of job {0}")]
     DedupeKeyTaken(i64),
-    /// The operating system's random source failed.
-    #[error("cannot generate a secret: {0}")]
-    Randomness(String),
+    /// A failure the platform has mapped already (creating a key).
+    #[error("{}", .0.message())]
+    Platform(ApiError),
     /// PostgreSQL or Redis failed.
     #[error(transparent)]
     Infra(#[from] InfraError),
@@ -56,7 +56,7 @@ impl From<AdminError> for ApiError {
             AdminError::JobState { id, .. } | AdminError::DedupeKeyTaken(id) => {
                 ApiError::new(ErrorCode::FailedPrecondition, error.to_string()).with_resource("job", &id.to_string())
             }
-            AdminError::Randomness(_) => ApiError::internal(&error),
+            AdminError::Platform(api_error) => api_error,
             AdminError::Infra(infra) => infra.into(),
         }
     }

@@ -4,21 +4,22 @@ use chrono::Utc;
 use medley_sdk::pb::{self, admin_service_server::AdminService};
 use tonic::{Request, Response, Status};
 
-use super::{AdminError, convert, jobs, keys, store, watch};
+use super::{AdminError, convert, jobs, watch};
 use crate::{
-    app::AppState,
+    auth::{keys, store},
+    platform::Platform,
     proto_time::{to_duration, to_timestamp},
 };
 
 /// The AdminService implementation.
 #[derive(Clone)]
 pub struct AdminApi {
-    state: AppState,
+    state: Platform,
 }
 
 impl AdminApi {
     /// Serves AdminService from the shared state.
-    pub fn new(state: AppState) -> Self {
+    pub fn new(state: Platform) -> Self {
         Self { state }
     }
 }
@@ -33,7 +34,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::GetServerInfoResponse {
             version: info.version.to_owned(),
             build: info.build.to_owned(),
-            enabled_services: medley_sdk::SERVICE_NAMES.iter().map(|s| (*s).to_owned()).collect(),
+            enabled_services: info.services.get().into_iter().flatten().map(|s| (*s).to_owned()).collect(),
             start_time: Some(to_timestamp(info.started_at)),
             uptime: Some(to_duration(info.started.elapsed())),
             instance_id: info.instance_id.clone(),
@@ -46,7 +47,7 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
         let spec = convert::parse_create_request(request.into_inner(), Utc::now())?;
         let mut conn = self.state.db.get().await.map_err(AdminError::from)?;
-        let created = keys::create_key(&mut conn, &spec).await?;
+        let created = keys::create_key(&mut conn, &spec).await.map_err(AdminError::Platform)?;
         tracing::info!(api_key.id = %created.row.id, api_key.name = %created.row.name, "api key created");
         Ok(Response::new(pb::CreateApiKeyResponse {
             api_key: Some(convert::api_key_to_pb(&created.row)),

@@ -6,7 +6,6 @@ use medley_sdk::pb;
 
 use super::AdminError;
 use crate::{
-    app::AppState,
     error::{FieldViolations, InfraError},
     jobs::{
         JobState, NewJob,
@@ -16,6 +15,7 @@ use crate::{
         schedule_store, store,
     },
     pagination::{encode_page_token, parse_page_size, parse_page_token},
+    platform::Platform,
 };
 
 /// Most kinds one filter may name.
@@ -53,7 +53,7 @@ fn parse_job_id(id: i64) -> Result<i64, AdminError> {
 }
 
 /// ListJobs.
-pub async fn list_jobs(state: &AppState, request: pb::ListJobsRequest) -> Result<pb::ListJobsResponse, AdminError> {
+pub async fn list_jobs(state: &Platform, request: pb::ListJobsRequest) -> Result<pb::ListJobsResponse, AdminError> {
     let pb::ListJobsRequest { kinds, states, page_size, page_token } = request;
     let mut violations = FieldViolations::new();
     let kinds = parse_kinds(kinds, &mut violations);
@@ -84,14 +84,14 @@ pub async fn list_jobs(state: &AppState, request: pb::ListJobsRequest) -> Result
 }
 
 /// GetJob.
-pub async fn get_job(state: &AppState, request: pb::GetJobRequest) -> Result<pb::GetJobResponse, AdminError> {
+pub async fn get_job(state: &Platform, request: pb::GetJobRequest) -> Result<pb::GetJobResponse, AdminError> {
     let id = parse_job_id(request.id)?;
     let row = state.jobs.get(id).await?.ok_or(AdminError::JobNotFound(id))?;
     Ok(pb::GetJobResponse { job: Some(job_to_pb(&row)) })
 }
 
 /// RetryJob.
-pub async fn retry_job(state: &AppState, request: pb::RetryJobRequest) -> Result<pb::RetryJobResponse, AdminError> {
+pub async fn retry_job(state: &Platform, request: pb::RetryJobRequest) -> Result<pb::RetryJobResponse, AdminError> {
     let id = parse_job_id(request.id)?;
     let row = match state.jobs.requeue(id).await {
         Ok(row) => row.ok_or(AdminError::JobNotFound(id))?,
@@ -107,7 +107,7 @@ pub async fn retry_job(state: &AppState, request: pb::RetryJobRequest) -> Result
 }
 
 /// CancelJob.
-pub async fn cancel_job(state: &AppState, request: pb::CancelJobRequest) -> Result<pb::CancelJobResponse, AdminError> {
+pub async fn cancel_job(state: &Platform, request: pb::CancelJobRequest) -> Result<pb::CancelJobResponse, AdminError> {
     let id = parse_job_id(request.id)?;
     let row = state.jobs.cancel(id).await?.ok_or(AdminError::JobNotFound(id))?;
     Ok(pb::CancelJobResponse { job: Some(job_to_pb(&row)) })
@@ -115,7 +115,7 @@ pub async fn cancel_job(state: &AppState, request: pb::CancelJobRequest) -> Resu
 
 /// EnqueueCanaryJob.
 pub async fn enqueue_canary(
-    state: &AppState,
+    state: &Platform,
     request: pb::EnqueueCanaryJobRequest,
 ) -> Result<pb::EnqueueCanaryJobResponse, AdminError> {
     let pb::EnqueueCanaryJobRequest { duration_ms, fail_attempts } = request;
@@ -134,7 +134,7 @@ pub async fn enqueue_canary(
 }
 
 /// ListSchedules.
-pub async fn list_schedules(state: &AppState) -> Result<pb::ListSchedulesResponse, AdminError> {
+pub async fn list_schedules(state: &Platform) -> Result<pb::ListSchedulesResponse, AdminError> {
     let mut conn = state.db.get().await.map_err(AdminError::from)?;
     let rows = schedule_store::list_schedules(&mut conn).await.map_err(AdminError::from)?;
     Ok(pb::ListSchedulesResponse { schedules: rows.iter().map(schedule_to_pb).collect() })
@@ -151,7 +151,7 @@ fn parse_schedule_name(name: &str) -> Result<&str, AdminError> {
 }
 
 /// PauseSchedule and ResumeSchedule.
-pub async fn set_schedule_paused(state: &AppState, name: &str, paused: bool) -> Result<pb::Schedule, AdminError> {
+pub async fn set_schedule_paused(state: &Platform, name: &str, paused: bool) -> Result<pb::Schedule, AdminError> {
     let name = parse_schedule_name(name)?;
     let mut conn = state.db.get().await.map_err(AdminError::from)?;
     let next = if paused {

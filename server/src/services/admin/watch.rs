@@ -13,13 +13,13 @@ use tonic::Status;
 
 use super::{AdminError, jobs::parse_kinds};
 use crate::{
-    app::AppState,
     error::{ApiError, FieldViolations},
     jobs::{
         convert::{job_to_pb, state_from_pb},
         queue::JOBS_TOPIC,
         store,
     },
+    platform::Platform,
 };
 
 /// Messages buffered per stream before it counts as slow.
@@ -51,7 +51,7 @@ fn is_terminal(job: &pb::Job) -> bool {
 }
 
 /// Validates the request, checks a watched job exists, and starts the stream.
-pub async fn watch_jobs(state: &AppState, request: pb::WatchJobsRequest) -> Result<WatchJobsStream, AdminError> {
+pub async fn watch_jobs(state: &Platform, request: pb::WatchJobsRequest) -> Result<WatchJobsStream, AdminError> {
     let pb::WatchJobsRequest { job_id, kinds } = request;
     let mut violations = FieldViolations::new();
     if job_id < 0 {
@@ -111,7 +111,7 @@ pub async fn watch_jobs(state: &AppState, request: pb::WatchJobsRequest) -> Resu
 
 /// Sends the current state of the watched jobs; returns whether the stream goes on.
 async fn send_snapshot(
-    state: &AppState,
+    state: &Platform,
     filter: &Filter,
     tx: &mpsc::Sender<Result<pb::WatchJobsResponse, Status>>,
 ) -> bool {

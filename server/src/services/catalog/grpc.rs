@@ -13,18 +13,21 @@ use super::{
     model::{ImportItem, ItemOutcome},
     service,
 };
-use crate::{app::AppState, error::FieldViolations};
+use crate::{error::FieldViolations, platform::Platform};
 
 /// The CatalogService implementation.
 #[derive(Clone)]
 pub struct CatalogApi {
-    state: AppState,
+    state: Platform,
+    /// Whether the importer has what it needs (a Kodik token).
+    importer_ready: bool,
 }
 
 impl CatalogApi {
-    /// Serves CatalogService from the shared state.
-    pub fn new(state: AppState) -> Self {
-        Self { state }
+    /// Serves CatalogService on the platform; `importer_ready` says whether `StartImport` may
+    /// start runs.
+    pub fn new(state: Platform, importer_ready: bool) -> Self {
+        Self { state, importer_ready }
     }
 
     /// Applies one validated item in its own transaction.
@@ -127,7 +130,7 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<pb::StartImportRequest>,
     ) -> Result<Response<pb::StartImportResponse>, Status> {
-        Ok(Response::new(job::start(&self.state, request.into_inner()).await?))
+        Ok(Response::new(job::start(&self.state, self.importer_ready, request.into_inner()).await?))
     }
 
     type WatchImportStream = WatchStream;

@@ -10,6 +10,8 @@
 //! - [`importer`] — Kodik and Shikimori clients, runs as resumable jobs.
 
 pub mod batch;
+pub mod cli;
+pub mod config;
 pub mod convert;
 pub mod error;
 pub mod grpc;
@@ -21,3 +23,58 @@ pub mod store;
 
 pub use error::CatalogError;
 pub use grpc::CatalogApi;
+use medley_sdk::pb::catalog_service_server::CatalogServiceServer;
+
+use self::{cli::CatalogCli, config::CatalogConfig, importer::job::ImportHandler};
+use crate::{
+    auth::{
+        Scope,
+        policy::{Access, ServiceAccess},
+    },
+    config::Config,
+    jobs::Registry,
+    platform::Platform,
+    service::{Contribution, GrpcService, Service},
+};
+
+/// Imports need `import`, reads `read`; edits and the importer `admin`.
+const ACCESS: ServiceAccess = ServiceAccess::new(
+    &[
+        ("ImportAnime", Access::Scope(Scope::Import)),
+        ("ImportEpisodes", Access::Scope(Scope::Import)),
+        ("ImportVideo", Access::Scope(Scope::Import)),
+        ("ImportBatch", Access::Scope(Scope::Import)),
+        ("GetAnime", Access::Scope(Scope::Read)),
+        ("ListAnime", Access::Scope(Scope::Read)),
+        ("ListEpisodes", Access::Scope(Scope::Read)),
+        ("ListVideos", Access::Scope(Scope::Read)),
+    ],
+    Access::Scope(Scope::Admin),
+);
+
+/// Bulk imports send large messages (thousands of episodes).
+const MAX_REQUEST_BYTES: usize = 16 << 20;
+
+/// The entry point of CatalogService.
+pub struct Catalog;
+
+impl Service for Catalog {
+    type Config = CatalogConfig;
+    type Command = CatalogCli;
+
+    fn build(platform: &Platform, config: &CatalogConfig) -> anyhow::Result<Contribution> {
+        let api = CatalogApi::new(platform.clone(), !config.kodik_token.is_empty());
+        Ok(Contribution {
+            grpc: vec![GrpcService::new(
+                CatalogServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES),
+                ACCESS,
+            )],
+            rest: None,
+            jobs: Registry::new().register(ImportHandler::new(platform, config)?),
+        })
+    }
+
+    async fn run_command(platform: Config, config: CatalogConfig, command: CatalogCli) -> anyhow::Result<()> {
+        cli::run(platform, config, command).await
+    }
+}

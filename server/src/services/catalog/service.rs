@@ -11,9 +11,9 @@ use super::{
     store::reads::{self as store, AnimeCursor, AnimeFilter, AnimeSort},
 };
 use crate::{
-    app::AppState,
     error::FieldViolations,
     pagination::{encode_page_token, parse_page_size, parse_page_token},
+    platform::Platform,
 };
 
 /// Fields `UpdateAnime` may change and lock.
@@ -28,7 +28,7 @@ fn parse_uuid(value: &str, field: &str, what: &str, violations: &mut FieldViolat
 }
 
 /// `GetAnime`.
-pub async fn get_anime(state: &AppState, request: pb::GetAnimeRequest) -> Result<pb::Anime, CatalogError> {
+pub async fn get_anime(state: &Platform, request: pb::GetAnimeRequest) -> Result<pb::Anime, CatalogError> {
     let mut violations = FieldViolations::new();
     let mut conn;
     let row = match request.lookup {
@@ -56,7 +56,7 @@ pub async fn get_anime(state: &AppState, request: pb::GetAnimeRequest) -> Result
 }
 
 /// `UpdateAnime`: applies the masked fields and locks them, unlocks `unlock_fields`.
-pub async fn update_anime(state: &AppState, request: pb::UpdateAnimeRequest) -> Result<pb::Anime, CatalogError> {
+pub async fn update_anime(state: &Platform, request: pb::UpdateAnimeRequest) -> Result<pb::Anime, CatalogError> {
     let pb::UpdateAnimeRequest { id, anime, update_mask, unlock_fields } = request;
     let mut violations = FieldViolations::new();
     let uuid = parse_uuid(&id, "id", "an anime", &mut violations);
@@ -128,7 +128,7 @@ pub async fn update_anime(state: &AppState, request: pb::UpdateAnimeRequest) -> 
 
 /// `ListAnime`.
 pub async fn list_anime(
-    state: &AppState,
+    state: &Platform,
     request: pb::ListAnimeRequest,
 ) -> Result<pb::ListAnimeResponse, CatalogError> {
     let pb::ListAnimeRequest {
@@ -223,7 +223,7 @@ pub async fn list_anime(
 
 /// `ListEpisodes`.
 pub async fn list_episodes(
-    state: &AppState,
+    state: &Platform,
     request: pb::ListEpisodesRequest,
 ) -> Result<pb::ListEpisodesResponse, CatalogError> {
     let pb::ListEpisodesRequest { anime_id, page_size, page_token, available_only } = request;
@@ -249,7 +249,7 @@ pub async fn list_episodes(
 
 /// `ListVideos`.
 pub async fn list_videos(
-    state: &AppState,
+    state: &Platform,
     request: pb::ListVideosRequest,
 ) -> Result<pb::ListVideosResponse, CatalogError> {
     let mut violations = FieldViolations::new();

@@ -7,13 +7,12 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{
-    MappingError,
+    MappingError, MappingState,
     convert::{parse_key, parse_platform_ref, parse_view, platform_infos, shape},
     lookup::{self, MAX_BATCH, require_stored},
     overrides, runs, store,
 };
 use crate::{
-    app::AppState,
     error::FieldViolations,
     pagination::{encode_page_token, parse_page_size, parse_page_token},
 };
@@ -24,12 +23,12 @@ const EXPORT_BATCH: (i32, i32) = (500, 1000);
 /// The MappingService implementation.
 #[derive(Clone)]
 pub struct MappingApi {
-    state: AppState,
+    state: MappingState,
 }
 
 impl MappingApi {
-    /// Serves MappingService from the shared state.
-    pub fn new(state: AppState) -> Self {
+    /// Serves MappingService from the service's state.
+    pub fn new(state: MappingState) -> Self {
         Self { state }
     }
 }
@@ -194,7 +193,7 @@ impl MappingService for MappingApi {
         &self,
         request: Request<pb::RunPipelineRequest>,
     ) -> Result<Response<pb::RunPipelineResponse>, Status> {
-        Ok(Response::new(runs::start(&self.state, request.into_inner()).await?))
+        Ok(Response::new(runs::start(&self.state.platform, request.into_inner()).await?))
     }
 
     type WatchPipelineRunStream = runs::WatchStream;
@@ -203,7 +202,7 @@ impl MappingService for MappingApi {
         &self,
         request: Request<pb::WatchPipelineRunRequest>,
     ) -> Result<Response<Self::WatchPipelineRunStream>, Status> {
-        Ok(Response::new(runs::watch(&self.state, request.into_inner()).await?))
+        Ok(Response::new(runs::watch(&self.state.platform, request.into_inner()).await?))
     }
 
     async fn put_override(
@@ -211,7 +210,7 @@ impl MappingService for MappingApi {
         request: Request<pb::PutOverrideRequest>,
     ) -> Result<Response<pb::PutOverrideResponse>, Status> {
         let row = overrides::parse_put(request.into_inner()).map_err(MappingError::Invalid)?;
-        let mut conn = self.state.db.get().await.map_err(MappingError::from)?;
+        let mut conn = self.state.platform.db.get().await.map_err(MappingError::from)?;
         let stored = store::put_override(&mut conn, &row).await.map_err(MappingError::from)?;
         tracing::info!(override.id = %stored.id, "mapping override stored");
         Ok(Response::new(pb::PutOverrideResponse { r#override: Some(overrides::to_pb(&stored)) }))
@@ -227,7 +226,7 @@ impl MappingService for MappingApi {
         let cursor: Option<(chrono::DateTime<chrono::Utc>, Uuid)> =
             parse_page_token(&request.page_token, "overrides", &mut violations);
         violations.finish().map_err(MappingError::Invalid)?;
-        let mut conn = self.state.db.get().await.map_err(MappingError::from)?;
+        let mut conn = self.state.platform.db.get().await.map_err(MappingError::from)?;
         let rows = store::list_overrides(&mut conn, cursor, limit + 1).await.map_err(MappingError::from)?;
         let more = rows.len() as i64 > limit;
         let page: Vec<_> = rows.into_iter().take(limit as usize).collect();
@@ -251,7 +250,7 @@ impl MappingService for MappingApi {
             violations.add("id", "must be an override id (a UUID)");
             return Err(violations.into_error().into());
         };
-        let mut conn = self.state.db.get().await.map_err(MappingError::from)?;
+        let mut conn = self.state.platform.db.get().await.map_err(MappingError::from)?;
         // Deleting twice succeeds, so a retried call is harmless.
         store::delete_override(&mut conn, uuid).await.map_err(MappingError::from)?;
         Ok(Response::new(pb::DeleteOverrideResponse {}))
@@ -261,12 +260,12 @@ impl MappingService for MappingApi {
 /// Streams every record in id order, a page per message, in one repeatable-read transaction so
 /// the export is one consistent snapshot even while a run writes.
 async fn export(
-    state: &AppState,
+    state: &MappingState,
     platform: Option<i16>,
     batch: i64,
     tx: &mpsc::Sender<Result<pb::ExportMappingsResponse, Status>>,
 ) -> Result<(), MappingError> {
-    let mut conn = state.db.get().await?;
+    let mut conn = state.platform.db.get().await?;
     conn.build_transaction()
         .repeatable_read()
         .read_only()

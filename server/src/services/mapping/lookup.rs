@@ -5,7 +5,7 @@ use std::sync::Arc;
 use medley_sdk::pb;
 
 use super::{
-    MappingError,
+    MappingError, MappingState,
     convert::{ParsedKey, platform_name, run_from_job},
     merge::titles,
     pipeline::KIND,
@@ -13,7 +13,6 @@ use super::{
     store,
 };
 use crate::{
-    app::AppState,
     error::FieldViolations,
     jobs::{JobState, convert::job_to_pb, store as job_store},
     proto_time::to_timestamp,
@@ -31,8 +30,8 @@ pub fn require_stored(key: &ParsedKey, field: &str, violations: &mut FieldViolat
 }
 
 /// Returns the record holding `key`.
-pub async fn get(state: &AppState, key: &ParsedKey) -> Result<Arc<pb::MappingRecord>, MappingError> {
-    let found = state.mapping.get_many(std::slice::from_ref(&key.key())).await?;
+pub async fn get(state: &MappingState, key: &ParsedKey) -> Result<Arc<pb::MappingRecord>, MappingError> {
+    let found = state.cache.get_many(std::slice::from_ref(&key.key())).await?;
     found
         .into_iter()
         .next()
@@ -42,11 +41,11 @@ pub async fn get(state: &AppState, key: &ParsedKey) -> Result<Arc<pb::MappingRec
 
 /// Returns the records of `keys`, aligned with them.
 pub async fn get_many(
-    state: &AppState,
+    state: &MappingState,
     keys: &[ParsedKey],
 ) -> Result<Vec<Option<Arc<pb::MappingRecord>>>, MappingError> {
     let wanted: Vec<_> = keys.iter().map(ParsedKey::key).collect();
-    Ok(state.mapping.get_many(&wanted).await?)
+    Ok(state.cache.get_many(&wanted).await?)
 }
 
 fn display_id(key: &ParsedKey) -> String {
@@ -58,7 +57,7 @@ fn display_id(key: &ParsedKey) -> String {
 
 /// Resolves the page of the anime of `from` on `target` (its own platform when `None`).
 pub async fn redirect(
-    state: &AppState,
+    state: &MappingState,
     from: &ParsedKey,
     target: Option<&'static PlatformSpec>,
 ) -> Result<(String, &'static PlatformSpec, String, Arc<pb::MappingRecord>), MappingError> {
@@ -92,7 +91,7 @@ pub async fn redirect(
 
 /// Fuzzy title search.
 pub async fn search(
-    state: &AppState,
+    state: &MappingState,
     request: pb::SearchAnimeRequest,
 ) -> Result<pb::SearchAnimeResponse, MappingError> {
     let mut violations = FieldViolations::new();
@@ -122,7 +121,7 @@ pub async fn search(
         }
     };
     violations.finish().map_err(MappingError::Invalid)?;
-    let mut conn = state.db.get().await?;
+    let mut conn = state.platform.db.get().await?;
     let rows = store::search(&mut conn, &query, media_type, request.year, limit).await?;
     let results = rows
         .into_iter()
@@ -135,8 +134,8 @@ pub async fn search(
 }
 
 /// The newest run and the newest successful run.
-pub async fn runs(state: &AppState) -> Result<(Option<pb::PipelineRun>, Option<pb::PipelineRun>), MappingError> {
-    let mut conn = state.db.get().await?;
+pub async fn runs(state: &MappingState) -> Result<(Option<pb::PipelineRun>, Option<pb::PipelineRun>), MappingError> {
+    let mut conn = state.platform.db.get().await?;
     let kinds = [KIND.to_owned()];
     let last = job_store::list_jobs(&mut conn, &kinds, &[], None, 1).await?;
     let ok = job_store::list_jobs(&mut conn, &kinds, &[JobState::Succeeded], None, 1).await?;
@@ -145,8 +144,8 @@ pub async fn runs(state: &AppState) -> Result<(Option<pb::PipelineRun>, Option<p
 }
 
 /// Counts, sources and runs.
-pub async fn status(state: &AppState) -> Result<pb::GetStatusResponse, MappingError> {
-    let mut conn = state.db.get().await?;
+pub async fn status(state: &MappingState) -> Result<pb::GetStatusResponse, MappingError> {
+    let mut conn = state.platform.db.get().await?;
     let row = store::state(&mut conn).await?;
     let sources = store::list_sources(&mut conn).await?;
     drop(conn);

@@ -10,9 +10,11 @@
 //! - [`cache`] — the lookup path: in-process, Redis two-tier, PostgreSQL.
 //! - [`lookup`] — read operations shared by [`grpc`] and the REST routes in [`rest`].
 //! - [`overrides`] — manual corrections; [`store`] — SQL; [`convert`] — validation and proto
-//!   conversions; [`error`] — [`MappingError`].
+//!   conversions; [`error`] — [`MappingError`]; [`config`] — settings; [`cli`] — `medley mapping`.
 
 pub mod cache;
+pub mod cli;
+pub mod config;
 pub mod convert;
 pub mod error;
 pub mod grpc;
@@ -27,5 +29,92 @@ pub mod snapshot;
 pub mod sources;
 pub mod store;
 
+use std::sync::Arc;
+
+use anyhow::Context as _;
 pub use error::MappingError;
 pub use grpc::MappingApi;
+use medley_sdk::pb::mapping_service_server::MappingServiceServer;
+
+use self::{
+    cache::MappingCache, cli::MappingCli, config::MappingConfig, pipeline::PipelineDeps, runs::PipelineHandler,
+};
+use crate::{
+    auth::{
+        Scope,
+        policy::{Access, ServiceAccess},
+    },
+    config::Config,
+    jobs::Registry,
+    platform::Platform,
+    service::{Contribution, GrpcService, Service},
+};
+
+/// Lookups need `read`; the pipeline and overrides `admin`.
+const ACCESS: ServiceAccess = ServiceAccess::new(
+    &[
+        ("GetMapping", Access::Scope(Scope::Read)),
+        ("BatchGetMappings", Access::Scope(Scope::Read)),
+        ("ResolveRedirect", Access::Scope(Scope::Read)),
+        ("SearchAnime", Access::Scope(Scope::Read)),
+        ("ListPlatforms", Access::Scope(Scope::Read)),
+        ("GetStatus", Access::Scope(Scope::Read)),
+        ("ExportMappings", Access::Scope(Scope::Read)),
+    ],
+    Access::Scope(Scope::Admin),
+);
+
+/// What the mapping service's parts share. Cheap to clone.
+#[derive(Clone)]
+pub struct MappingState {
+    /// The shared platform.
+    pub platform: Platform,
+    /// Lookups: in-process, Redis, PostgreSQL.
+    pub cache: Arc<MappingCache>,
+}
+
+impl MappingState {
+    /// Starts the lookup cache (it follows pipeline runs through the hub).
+    pub fn new(platform: &Platform) -> Self {
+        let cache = MappingCache::start(
+            platform.db.clone(),
+            platform.redis.clone(),
+            platform.keys.clone(),
+            &platform.hub,
+            platform.shutdown.clone(),
+        );
+        Self { platform: platform.clone(), cache }
+    }
+
+    /// What a pipeline run needs.
+    pub fn pipeline_deps(&self) -> anyhow::Result<PipelineDeps> {
+        Ok(PipelineDeps {
+            db: self.platform.db.clone(),
+            cache: self.cache.clone(),
+            hub: self.platform.hub.clone(),
+            http: sources::fetch::http_client().context("cannot build the HTTP client of the mapping sources")?,
+        })
+    }
+}
+
+/// The entry point of MappingService.
+pub struct Mapping;
+
+impl Service for Mapping {
+    type Config = MappingConfig;
+    type Command = MappingCli;
+
+    fn build(platform: &Platform, config: &MappingConfig) -> anyhow::Result<Contribution> {
+        let state = MappingState::new(platform);
+        let handler = PipelineHandler { deps: state.pipeline_deps()?, sources: config.sources.0.clone() };
+        Ok(Contribution {
+            grpc: vec![GrpcService::new(MappingServiceServer::new(MappingApi::new(state.clone())), ACCESS)],
+            rest: Some(rest::router().with_state(state)),
+            jobs: Registry::new().register(handler),
+        })
+    }
+
+    async fn run_command(platform: Config, config: MappingConfig, command: MappingCli) -> anyhow::Result<()> {
+        cli::run(platform, config, command).await
+    }
+}

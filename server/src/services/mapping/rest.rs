@@ -21,15 +21,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{
-    MappingError,
+    MappingError, MappingState,
     convert::ParsedKey,
     lookup,
     platform::{PlatformSpec, by_name, canonical_id, spec_of},
 };
-use crate::app::AppState;
 
 /// The compatibility routes (merged into the HTTP router; the fallback answers record paths).
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<MappingState> {
     Router::new()
         .route("/status", get(status))
         .route("/heartbeat", get(heartbeat))
@@ -219,7 +218,7 @@ fn parse_path(path: &str) -> Result<ParsedKey, RestError> {
     }
 }
 
-async fn record(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
+async fn record(State(state): State<MappingState>, method: Method, uri: Uri) -> Response {
     if method == Method::OPTIONS {
         return StatusCode::OK.into_response();
     }
@@ -252,7 +251,7 @@ async fn record(State(state): State<AppState>, method: Method, uri: Uri) -> Resp
     }
 }
 
-async fn redirect(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Response {
+async fn redirect(State(state): State<MappingState>, Query(query): Query<HashMap<String, String>>) -> Response {
     let pick = |names: &[&str]| names.iter().find_map(|n| query.get(*n)).map(|v| v.trim().to_owned());
     let Some(platform) = pick(&["platform", "from", "f"]).filter(|p| !p.is_empty()) else {
         return bad_request("Invalid platform", "give the source platform as platform, from or f").into_response();
@@ -307,7 +306,7 @@ async fn redirect(State(state): State<AppState>, Query(query): Query<HashMap<Str
     }
 }
 
-async fn status(State(state): State<AppState>) -> Response {
+async fn status(State(state): State<MappingState>) -> Response {
     let status = match lookup::status(&state).await {
         Ok(status) => status,
         Err(other) => return internal(&other),
@@ -336,7 +335,7 @@ async fn status(State(state): State<AppState>) -> Response {
     Json(json!({ "updated": updated, "sources": sources, "counts": counts, "last_run": last_run })).into_response()
 }
 
-async fn heartbeat(State(state): State<AppState>) -> Response {
+async fn heartbeat(State(state): State<MappingState>) -> Response {
     let started = Instant::now();
     let request_epoch = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
     let Some(spec) = spec_of(Platform::Myanimelist) else { return not_found("Endpoint not found").into_response() };

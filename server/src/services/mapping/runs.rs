@@ -14,11 +14,11 @@ use super::{
     sources::SourceSpec,
 };
 use crate::{
-    app::AppState,
     jobs::{
         JobContext, JobError, JobHandler, NewJob, convert::job_to_pb, queue::JOBS_TOPIC, schedule::ScheduleSpec,
         store as job_store,
     },
+    platform::Platform,
 };
 
 /// Runs the pipeline as the `mapping-pipeline` job.
@@ -87,7 +87,7 @@ impl JobHandler for PipelineHandler {
 }
 
 /// Starts a run, or returns the one queued or running.
-pub async fn start(state: &AppState, request: pb::RunPipelineRequest) -> Result<pb::RunPipelineResponse, MappingError> {
+pub async fn start(state: &Platform, request: pb::RunPipelineRequest) -> Result<pb::RunPipelineResponse, MappingError> {
     let job = NewJob::new(KIND, json!({ "force": request.force })).dedupe_key(DEDUPE_KEY).max_attempts(3);
     let (row, created) = state.jobs.enqueue(&job).await?;
     Ok(pb::RunPipelineResponse { run: Some(run_from_job(&job_to_pb(&row))), created })
@@ -97,7 +97,7 @@ pub async fn start(state: &AppState, request: pb::RunPipelineRequest) -> Result<
 pub type WatchStream = ReceiverStream<Result<pb::WatchPipelineRunResponse, Status>>;
 
 /// Streams a run's changes until it ends.
-pub async fn watch(state: &AppState, request: pb::WatchPipelineRunRequest) -> Result<WatchStream, MappingError> {
+pub async fn watch(state: &Platform, request: pb::WatchPipelineRunRequest) -> Result<WatchStream, MappingError> {
     let id = request.run_id;
     if id <= 0 {
         let mut violations = crate::error::FieldViolations::new();
@@ -148,7 +148,7 @@ pub async fn watch(state: &AppState, request: pb::WatchPipelineRunRequest) -> Re
     Ok(ReceiverStream::new(rx))
 }
 
-async fn current(state: &AppState, id: i64) -> Result<pb::PipelineRun, MappingError> {
+async fn current(state: &Platform, id: i64) -> Result<pb::PipelineRun, MappingError> {
     let mut conn = state.db.get().await?;
     match job_store::find_job(&mut conn, id).await? {
         Some(row) if row.kind == KIND => Ok(run_from_job(&job_to_pb(&row))),

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use medley_sdk::pb;
 use prost::Message as _;
 use serde_json::{Value, json};
@@ -22,16 +24,17 @@ use super::{
     run::{self, IMPORTS_TOPIC, RunError, RunParams},
 };
 use crate::{
-    app::AppState,
     error::FieldViolations,
     jobs::{
         JobContext, JobError, JobHandler, JobRow, NewJob, convert::state_to_pb, queue::JOBS_TOPIC,
         schedule::ScheduleSpec, store as job_store,
     },
     pagination::{encode_page_token, parse_page_size, parse_page_token},
+    platform::Platform,
     proto_time::to_timestamp,
     services::catalog::{
         CatalogError,
+        config::CatalogConfig,
         store::runs::{self as run_store, RunRow},
     },
 };
@@ -49,6 +52,21 @@ pub struct ImportHandler {
     pub deps: ImportDeps,
     /// Cron of the incremental schedule; `None` for no schedule.
     pub cron: Option<String>,
+}
+
+impl ImportHandler {
+    /// Builds the clients from `config`; the incremental schedule is registered only when a
+    /// Kodik token is configured (without one every run would fail).
+    pub fn new(platform: &Platform, config: &CatalogConfig) -> anyhow::Result<Self> {
+        let deps = ImportDeps::new(platform.db.clone(), platform.hub.clone(), config)
+            .context("cannot build the HTTP clients of the catalog importer")?;
+        let cron =
+            Some(config.import_cron.trim().to_owned()).filter(|c| !c.is_empty() && !config.kodik_token.is_empty());
+        if let Some(cron) = &cron {
+            crate::jobs::schedule::parse_cron(cron).map_err(|e| anyhow::anyhow!("MEDLEY_IMPORT_CRON {cron:?}: {e}"))?;
+        }
+        Ok(Self { deps, cron })
+    }
 }
 
 #[tonic::async_trait]
@@ -170,7 +188,11 @@ fn check_source(source: &str, violations: &mut FieldViolations) {
 }
 
 /// Starts a run, or returns the one queued or running.
-pub async fn start(state: &AppState, request: pb::StartImportRequest) -> Result<pb::StartImportResponse, CatalogError> {
+pub async fn start(
+    state: &Platform,
+    importer_ready: bool,
+    request: pb::StartImportRequest,
+) -> Result<pb::StartImportResponse, CatalogError> {
     let pb::StartImportRequest { source, mode, max_pages } = request;
     let mut violations = FieldViolations::new();
     check_source(&source, &mut violations);
@@ -186,7 +208,7 @@ pub async fn start(state: &AppState, request: pb::StartImportRequest) -> Result<
         violations.add("max_pages", "must be 0 (no limit) to 1000000");
     }
     violations.finish().map_err(CatalogError::Invalid)?;
-    if state.config.catalog.kodik_token.is_empty() {
+    if !importer_ready {
         return Err(CatalogError::NotConfigured("MEDLEY_KODIK_TOKEN is not set: the importer cannot list Kodik"));
     }
     let job = NewJob::new(KIND, json!({ "mode": mode as i32, "max_pages": max_pages }))
@@ -197,7 +219,7 @@ pub async fn start(state: &AppState, request: pb::StartImportRequest) -> Result<
 }
 
 /// Returns a run as it is now.
-pub async fn current(state: &AppState, id: i64) -> Result<pb::ImportRun, CatalogError> {
+pub async fn current(state: &Platform, id: i64) -> Result<pb::ImportRun, CatalogError> {
     let mut conn = state.db.get().await?;
     let job = job_store::find_job(&mut conn, id).await?.filter(|job| job.kind == KIND);
     let Some(job) = job else { return Err(CatalogError::RunNotFound(id)) };
@@ -216,7 +238,7 @@ fn check_run_id(id: i64) -> Result<(), CatalogError> {
 
 /// Lists runs, newest first.
 pub async fn list(
-    state: &AppState,
+    state: &Platform,
     request: pb::ListImportRunsRequest,
 ) -> Result<pb::ListImportRunsResponse, CatalogError> {
     let mut violations = FieldViolations::new();
@@ -239,7 +261,7 @@ pub async fn list(
 
 /// Cancels a run.
 pub async fn cancel(
-    state: &AppState,
+    state: &Platform,
     request: pb::CancelImportRequest,
 ) -> Result<pb::CancelImportResponse, CatalogError> {
     let id = request.run_id;
@@ -266,7 +288,7 @@ pub type WatchStream = ReceiverStream<Result<pb::WatchImportResponse, Status>>;
 
 /// Streams a run until it ends: a snapshot first, then every state change at once and counter
 /// changes at most every [`WATCH_INTERVAL`].
-pub async fn watch(state: &AppState, request: pb::WatchImportRequest) -> Result<WatchStream, CatalogError> {
+pub async fn watch(state: &Platform, request: pb::WatchImportRequest) -> Result<WatchStream, CatalogError> {
     let id = request.run_id;
     check_run_id(id)?;
     // Subscribe before the snapshot so nothing in between is lost.

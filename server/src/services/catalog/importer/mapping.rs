@@ -12,7 +12,7 @@ use super::{
     shikimori::ShikiAnime,
 };
 use crate::{
-    config::TitleLanguage,
+    services::catalog::config::TitleLanguage,
     services::catalog::model::{
         AnimeInput, EpisodeInput, EpisodesInput, ImportItem, PlayerInput, VideoInput, content_hash,
     },

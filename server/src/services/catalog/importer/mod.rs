@@ -12,8 +12,8 @@ pub mod shikimori;
 
 use std::sync::Arc;
 
+use super::config::{CatalogConfig, TitleLanguage};
 use crate::{
-    config::{CatalogConfig, TitleLanguage},
     db::DbPool,
     outbound::{Upstream, UpstreamConfig, Window},
     progress::ProgressHub,

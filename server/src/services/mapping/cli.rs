@@ -5,19 +5,30 @@ use indicatif::{ProgressBar, ProgressStyle};
 use medley_sdk::pb::PipelineStage;
 use tokio::sync::mpsc;
 
+use super::{
+    MappingState,
+    config::MappingConfig,
+    convert::stage_name,
+    lookup,
+    pipeline::{self, RunSummary},
+    sources::SourceSpec,
+};
 use crate::{
-    app::AppState,
     config::Config,
-    services::mapping::{
-        convert::stage_name,
-        lookup,
-        pipeline::{self, PipelineDeps, RunSummary},
-        sources::{SourceSpec, fetch::http_client},
-    },
+    platform::{DatabaseSetup, Platform},
 };
 
+/// `medley mapping ...`
 #[derive(Debug, Subcommand)]
-pub(super) enum MappingCommand {
+pub enum MappingCli {
+    /// Run the mapping pipeline in the foreground, or show its status.
+    #[command(subcommand)]
+    Mapping(MappingCommand),
+}
+
+/// `medley mapping` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MappingCommand {
     /// Run the pipeline now, in this process, against the configured database and Redis; print
     /// the run's summary (exit status 1 if it fails; the served data is then unchanged).
     Run {
@@ -33,25 +44,26 @@ pub(super) enum MappingCommand {
     Status,
 }
 
-pub(super) async fn run(config: Config, command: MappingCommand) -> anyhow::Result<()> {
-    let state = AppState::connect(config).await?;
+pub(super) async fn run(platform: Config, config: MappingConfig, command: MappingCli) -> anyhow::Result<()> {
+    let MappingCli::Mapping(command) = command;
+    let platform = Platform::connect(platform, DatabaseSetup::Existing).await?;
+    let state = MappingState::new(&platform);
     let result = match command {
-        MappingCommand::Run { sources, force } => run_pipeline(&state, sources, force).await,
+        MappingCommand::Run { sources, force } => run_pipeline(&state, &config, sources, force).await,
         MappingCommand::Status => status(&state).await,
     };
-    state.shutdown.cancel();
+    platform.shutdown.cancel();
     result
 }
 
-async fn run_pipeline(state: &AppState, sources: Vec<SourceSpec>, force: bool) -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let sources = if sources.is_empty() { state.config.mapping_sources.0.clone() } else { sources };
-    let deps = PipelineDeps {
-        db: state.db.clone(),
-        cache: state.mapping.clone(),
-        hub: state.hub.clone(),
-        http: http_client()?,
-    };
+async fn run_pipeline(
+    state: &MappingState,
+    config: &MappingConfig,
+    sources: Vec<SourceSpec>,
+    force: bool,
+) -> anyhow::Result<()> {
+    let sources = if sources.is_empty() { config.sources.0.clone() } else { sources };
+    let deps = state.pipeline_deps()?;
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len} {msg} ({elapsed})")?.progress_chars("=> "),
@@ -135,7 +147,7 @@ fn print_summary(summary: &RunSummary) {
     );
 }
 
-async fn status(state: &AppState) -> anyhow::Result<()> {
+async fn status(state: &MappingState) -> anyhow::Result<()> {
     let status = lookup::status(state).await?;
     println!("records: {}", status.total_records);
     if let Some(at) = status.data_update_time {

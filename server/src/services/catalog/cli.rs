@@ -10,15 +10,27 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use medley_sdk::pb;
 
+use super::{
+    config::CatalogConfig,
+    importer::job::{self, ImportHandler},
+};
 use crate::{
-    app::{self, AppState},
     config::Config,
     jobs::Registry,
-    services::catalog::importer::job,
+    platform::{DatabaseSetup, Platform},
 };
 
+/// `medley catalog ...`
 #[derive(Debug, Subcommand)]
-pub(super) enum CatalogCommand {
+pub enum CatalogCli {
+    /// Import the anime catalog from Kodik + Shikimori in the foreground.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+/// `medley catalog` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
     /// Import now and wait for the end (exit status 1 unless the run succeeds). Incremental
     /// unless --full; needs MEDLEY_KODIK_TOKEN.
     Import {
@@ -31,29 +43,29 @@ pub(super) enum CatalogCommand {
     },
 }
 
-pub(super) async fn run(mut config: Config, command: CatalogCommand) -> anyhow::Result<()> {
-    let CatalogCommand::Import { full, max_pages } = command;
+pub(super) async fn run(mut config: Config, catalog: CatalogConfig, command: CatalogCli) -> anyhow::Result<()> {
+    let CatalogCli::Catalog(CatalogCommand::Import { full, max_pages }) = command;
     // `MEDLEY_WORKERS=0` tells servers to leave jobs to dedicated workers; this process's
     // worker must run the one job it starts.
     config.workers = config.workers.max(1);
-    if config.catalog.kodik_token.is_empty() {
+    if catalog.kodik_token.is_empty() {
         anyhow::bail!("MEDLEY_KODIK_TOKEN is not set: the importer cannot list Kodik without a token");
     }
-    let state = AppState::connect(config).await?;
-    let result = import(&state, full, max_pages).await;
+    let state = Platform::connect(config, DatabaseSetup::Existing).await?;
+    let result = import(&state, &catalog, full, max_pages).await;
     state.shutdown.cancel();
     result
 }
 
-async fn import(state: &AppState, full: bool, max_pages: i32) -> anyhow::Result<()> {
-    let mut handler = app::import_handler(state)?;
+async fn import(state: &Platform, catalog: &CatalogConfig, full: bool, max_pages: i32) -> anyhow::Result<()> {
+    let mut handler = ImportHandler::new(state, catalog)?;
     // The schedule is the servers' business; this process runs only the run it starts.
     handler.cron = None;
     let stop = tokio_util::sync::CancellationToken::new();
-    let worker = tokio::spawn(app::worker(state, Registry::new().register(handler)).run(stop.clone()));
+    let worker = tokio::spawn(state.worker(Registry::new().register(handler)).run(stop.clone()));
     let mode = if full { pb::ImportMode::Full } else { pb::ImportMode::Incremental };
     let started =
-        job::start(state, pb::StartImportRequest { source: String::new(), mode: mode as i32, max_pages }).await?;
+        job::start(state, true, pb::StartImportRequest { source: String::new(), mode: mode as i32, max_pages }).await?;
     let run = started.run.unwrap_or_default();
     if started.created {
         println!("import run {} started", run.run_id);

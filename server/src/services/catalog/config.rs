@@ -20,6 +20,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::config::ConfigEntries;
+
 /// Which Shikimori title becomes the display title.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum TitleLanguage {
@@ -33,66 +35,59 @@ pub enum TitleLanguage {
 #[derive(Clone, Debug, Args)]
 pub struct CatalogConfig {
     /// Kodik API base URL.
-    #[arg(long, env = "MEDLEY_KODIK_BASE_URL", default_value = "https://kodikapi.com", value_parser = parse_base_url, global = true)]
+    #[arg(long, env = "MEDLEY_KODIK_BASE_URL", default_value = "https://kodikapi.com", value_parser = parse_base_url)]
     pub kodik_base_url: String,
 
     /// Kodik API token (secret).
-    #[arg(
-        long,
-        env = "MEDLEY_KODIK_TOKEN",
-        default_value = "",
-        hide_env_values = true,
-        hide_default_value = true,
-        global = true
-    )]
+    #[arg(long, env = "MEDLEY_KODIK_TOKEN", default_value = "", hide_env_values = true, hide_default_value = true)]
     pub kodik_token: String,
 
     /// Kodik requests per second; 0 = unlimited.
-    #[arg(long, env = "MEDLEY_KODIK_RPS", default_value_t = 4, global = true)]
+    #[arg(long, env = "MEDLEY_KODIK_RPS", default_value_t = 4)]
     pub kodik_rps: u32,
 
     /// Releases per Kodik listing page.
-    #[arg(long, env = "MEDLEY_KODIK_PAGE_SIZE", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100), global = true)]
+    #[arg(long, env = "MEDLEY_KODIK_PAGE_SIZE", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub kodik_page_size: u32,
 
     /// Shikimori base URL.
-    #[arg(long, env = "MEDLEY_SHIKIMORI_BASE_URL", default_value = "https://shikimori.one", value_parser = parse_base_url, global = true)]
+    #[arg(long, env = "MEDLEY_SHIKIMORI_BASE_URL", default_value = "https://shikimori.one", value_parser = parse_base_url)]
     pub shikimori_base_url: String,
 
     /// User-Agent sent to Shikimori (its API rules ask for the OAuth application's name).
-    #[arg(long, env = "MEDLEY_SHIKIMORI_USER_AGENT", default_value = "Medley", global = true)]
+    #[arg(long, env = "MEDLEY_SHIKIMORI_USER_AGENT", default_value = "Medley")]
     pub shikimori_user_agent: String,
 
     /// Shikimori requests per second; 0 = unlimited.
-    #[arg(long, env = "MEDLEY_SHIKIMORI_RPS", default_value_t = 5, global = true)]
+    #[arg(long, env = "MEDLEY_SHIKIMORI_RPS", default_value_t = 5)]
     pub shikimori_rps: u32,
 
     /// Shikimori requests per minute; 0 = unlimited.
-    #[arg(long, env = "MEDLEY_SHIKIMORI_RPM", default_value_t = 90, global = true)]
+    #[arg(long, env = "MEDLEY_SHIKIMORI_RPM", default_value_t = 90)]
     pub shikimori_rpm: u32,
 
     /// Requests in flight per upstream.
-    #[arg(long, env = "MEDLEY_IMPORT_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), global = true)]
+    #[arg(long, env = "MEDLEY_IMPORT_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub import_concurrency: u16,
 
     /// Timeout of one upstream request, in milliseconds.
-    #[arg(long, env = "MEDLEY_IMPORT_HTTP_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..), global = true)]
+    #[arg(long, env = "MEDLEY_IMPORT_HTTP_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..))]
     pub import_http_timeout_ms: u64,
 
     /// Attempts per upstream request.
-    #[arg(long, env = "MEDLEY_IMPORT_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20), global = true)]
+    #[arg(long, env = "MEDLEY_IMPORT_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub import_max_attempts: u32,
 
     /// First retry delay in milliseconds (doubled per retry, full jitter).
-    #[arg(long, env = "MEDLEY_IMPORT_BACKOFF_MS", default_value_t = 500, global = true)]
+    #[arg(long, env = "MEDLEY_IMPORT_BACKOFF_MS", default_value_t = 500)]
     pub import_backoff_ms: u64,
 
     /// Cron schedule (UTC) of the incremental import; empty for none.
-    #[arg(long, env = "MEDLEY_IMPORT_CRON", default_value = "15 */6 * * *", global = true)]
+    #[arg(long, env = "MEDLEY_IMPORT_CRON", default_value = "15 */6 * * *")]
     pub import_cron: String,
 
     /// Display title of imported anime.
-    #[arg(long, env = "MEDLEY_CATALOG_TITLE_LANGUAGE", value_enum, default_value_t = TitleLanguage::Russian, global = true)]
+    #[arg(long, env = "MEDLEY_CATALOG_TITLE_LANGUAGE", value_enum, default_value_t = TitleLanguage::Russian)]
     pub catalog_title_language: TitleLanguage,
 }
 
@@ -101,9 +96,10 @@ impl CatalogConfig {
     pub fn import_http_timeout(&self) -> Duration {
         Duration::from_millis(self.import_http_timeout_ms)
     }
+}
 
-    /// Returns `(variable, value)` pairs with the token redacted.
-    pub fn redacted_entries(&self) -> Vec<(&'static str, String)> {
+impl ConfigEntries for CatalogConfig {
+    fn entries(&self) -> Vec<(&'static str, String)> {
         let token = if self.kodik_token.is_empty() { "(not set)" } else { "***" };
         vec![
             ("MEDLEY_KODIK_BASE_URL", self.kodik_base_url.clone()),
@@ -139,9 +135,14 @@ mod tests {
 
     #[test]
     fn the_token_is_redacted() {
-        let mut config = crate::Config::from_env().unwrap().catalog;
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            catalog: CatalogConfig,
+        }
+        let mut config = <Only as clap::Parser>::try_parse_from(["medley"]).unwrap().catalog;
         config.kodik_token = "secret-token".into();
-        let entries = config.redacted_entries();
+        let entries = config.entries();
         assert!(entries.iter().all(|(_, value)| !value.contains("secret-token")));
         assert!(entries.contains(&("MEDLEY_KODIK_TOKEN", "***".to_owned())));
     }

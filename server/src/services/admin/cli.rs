@@ -5,15 +5,23 @@ use clap::Subcommand;
 use uuid::Uuid;
 
 use crate::{
-    auth::Scope,
+    auth::{Scope, keys, store},
     config::Config,
     db,
     error::FieldViolations,
-    services::admin::{keys, store},
 };
 
+/// `medley keys ...`
 #[derive(Debug, Subcommand)]
-pub(super) enum KeysCommand {
+pub enum AdminCli {
+    /// Manage API keys directly in the database (works with or without a running server).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `medley keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
     /// Create a key and print its secret alone on the last line of stdout.
     Create {
         /// Scopes, comma separated: read, import, admin.
@@ -39,16 +47,18 @@ pub(super) enum KeysCommand {
     },
 }
 
-pub(super) async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
-    db::prepare(config).await?;
+pub(super) async fn run(config: &Config, command: AdminCli) -> anyhow::Result<()> {
+    let AdminCli::Keys(command) = command;
+    db::check_exists(config).await?;
     let mut conn = db::connect(&config.database_url, config.database_timeout()).await?;
     match command {
         KeysCommand::Create { scope, name, expires_in_days } => {
             let now = Utc::now();
             let expires_at = expires_in_days.map(|days| now + Duration::days(i64::from(days)));
             let spec = keys::KeySpec::parse(&name, scope, expires_at, now, FieldViolations::new())
-                .map_err(|error| anyhow::anyhow!("{}", tonic::Status::from(error).message()))?;
-            let created = keys::create_key(&mut conn, &spec).await?;
+                .map_err(|error| anyhow::anyhow!("{}", error.message()))?;
+            let created =
+                keys::create_key(&mut conn, &spec).await.map_err(|error| anyhow::anyhow!("{}", error.message()))?;
             let scopes = spec.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
             println!(
                 "created api key {} ({:?}, scopes {scopes}); the secret is shown only once:",

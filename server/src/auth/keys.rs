@@ -1,19 +1,16 @@
-//! Creating API keys: validation of what to create, the secret, the row. Shared by the RPC and
-//! `medley keys create`.
+//! Creating API keys: validation of what to create, the secret, the row. Shared by
+//! `CreateApiKey`, `medley keys create` and the test harness.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::{
-    AdminError,
+    Scope,
     model::{ApiKeyRow, NewApiKey},
-    store,
+    secret, store,
 };
-use crate::{
-    auth::{Scope, secret},
-    error::{ApiError, FieldViolations},
-};
+use crate::error::{ApiError, FieldViolations};
 
 /// Longest key name accepted.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -73,8 +70,9 @@ pub struct CreatedKey {
 }
 
 /// Generates a secret and stores the key.
-pub async fn create_key(conn: &mut AsyncPgConnection, spec: &KeySpec) -> Result<CreatedKey, AdminError> {
-    let new_secret = secret::generate().map_err(|error| AdminError::Randomness(error.to_string()))?;
+pub async fn create_key(conn: &mut AsyncPgConnection, spec: &KeySpec) -> Result<CreatedKey, ApiError> {
+    let new_secret =
+        secret::generate().map_err(|error| ApiError::internal(&format!("cannot generate a secret: {error}")))?;
     let row = store::insert_key(
         conn,
         NewApiKey {
