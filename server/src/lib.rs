@@ -27,6 +27,7 @@ pub mod platform;
 pub mod progress;
 pub mod proto_time;
 pub mod redis;
+pub mod runs;
 pub mod service;
 pub mod services;
 pub mod telemetry;

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use medley_sdk::pb::{EnqueueCanaryJobRequest, JobState, WatchJobsRequest, WatchJobsResponse};
-use medley_server::jobs::{NewJob, queue::JOBS_TOPIC};
+use medley_server::{jobs::NewJob, redis::keys::Topic};
 use medley_tests::{
     TestServer,
     handlers::{COUNTING, Recorder, test_registry},
@@ -167,7 +167,7 @@ async fn a_watcher_that_never_reads_neither_blocks_workers_nor_grows_memory() {
     }
     assert_eq!(recorder.runs().len(), 3000);
     // What is held for the stalled watchers is bounded by the hub's capacity.
-    assert!(server.state().hub.backlog(JOBS_TOPIC) <= medley_server::progress::TOPIC_CAPACITY);
+    assert!(server.state().hub.backlog(Topic::Jobs) <= medley_server::progress::TOPIC_CAPACITY);
     // A stalled watcher that reads again gets what its buffers held, then a fresh snapshot
     // instead of the thousands of changes it missed.
     let (_channel, stream) = &mut stalled[0];
@@ -182,4 +182,16 @@ async fn a_watcher_that_never_reads_neither_blocks_workers_nor_grows_memory() {
     };
     assert!(read < 6000, "{read}");
     assert!(snapshot.jobs.len() <= 1000);
+}
+
+#[tokio::test]
+async fn open_watch_streams_end_with_unavailable_when_the_server_shuts_down() {
+    let mut server = TestServer::start().await;
+    let mut watch =
+        server.client().await.admin().watch_jobs(WatchJobsRequest::default()).await.expect("watch").into_inner();
+    assert!(next(&mut watch).await.expect("snapshot").snapshot);
+    server.stop().await;
+    let end = tokio::time::timeout(Duration::from_secs(10), watch.message()).await.expect("the stream ends");
+    let status = end.expect_err("not a clean end: the client must watch again elsewhere");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
 }

@@ -1,8 +1,13 @@
 use std::{net::SocketAddr, time::Duration};
 
-use medley_sdk::pb::ListApiKeysRequest;
-use medley_server::auth::Scope;
+use medley_sdk::pb::{JobState, ListApiKeysRequest, WatchJobsRequest};
+use medley_server::{
+    auth::Scope,
+    jobs::{JobState as JobStateRow, NewJob},
+};
 use medley_tests::{ChaosProxy, TestServer};
+
+use crate::support::wait_for_state;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 use tonic_types::StatusExt as _;
 
@@ -76,4 +81,39 @@ async fn redis_outage_marks_the_server_not_serving_then_it_recovers() {
         .expect("ok")
         .expect("stream open");
     assert!(resync.snapshot, "{resync:?}");
+}
+
+#[tokio::test]
+async fn a_job_that_runs_to_completion_during_a_redis_outage_reaches_open_watchers_afterwards() {
+    let proxy = ChaosProxy::start(SocketAddr::from(REDIS)).await;
+    let server = TestServer::builder().redis_url(format!("redis://{}", proxy.addr())).start().await;
+    wait_for_health(&server, ServingStatus::Serving).await;
+    let request = WatchJobsRequest { job_id: 0, kinds: vec!["canary".to_owned()] };
+    let mut watch = server.client().await.admin().watch_jobs(request).await.expect("watch").into_inner();
+    let first = watch.message().await.expect("ok").expect("snapshot");
+    assert!(first.snapshot && first.jobs.is_empty(), "{first:?}");
+
+    proxy.cut();
+    wait_for_health(&server, ServingStatus::NotServing).await;
+    // Enqueued, run and finished while no event can be published.
+    let payload = serde_json::json!({ "duration_ms": 10, "fail_attempts": 0 });
+    let (job, _) = server.state().jobs.enqueue(&NewJob::new("canary", payload)).await.expect("enqueue in PostgreSQL");
+    wait_for_state(server.state(), job.id, JobStateRow::Succeeded, 30_000).await;
+    proxy.restore();
+    wait_for_health(&server, ServingStatus::Serving).await;
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let message = tokio::time::timeout(left, watch.message())
+            .await
+            .expect("the finished job reaches the watcher after the outage")
+            .expect("ok")
+            .expect("stream open");
+        let seen = message.jobs.iter().find(|j| j.id == job.id);
+        if seen.is_some_and(|j| j.state == JobState::Succeeded as i32) {
+            assert!(message.snapshot, "learnt from the resync snapshot: {message:?}");
+            break;
+        }
+    }
 }

@@ -18,12 +18,14 @@ pub(super) trait ListenEvents: Send + Sync + 'static {
 
 /// Listens until `stop`.
 pub(super) async fn listen(database_url: String, events: Arc<impl ListenEvents>, stop: CancellationToken) {
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = ReconnectDelay::default();
     loop {
+        let mut listening = false;
         let session = async {
             let mut conn = AsyncPgConnection::establish(&database_url).await.map_err(|e| e.to_string())?;
             diesel::sql_query("LISTEN medley_jobs_ready").execute(&mut conn).await.map_err(|e| e.to_string())?;
             diesel::sql_query("LISTEN medley_jobs_cancel").execute(&mut conn).await.map_err(|e| e.to_string())?;
+            listening = true;
             // Jobs queued while not listening are found by the next poll; wake now to be quick.
             events.job_ready();
             let mut notifications = std::pin::pin!(conn.notifications_stream());
@@ -41,18 +43,61 @@ pub(super) async fn listen(database_url: String, events: Arc<impl ListenEvents>,
             }
             Err::<(), String>("notification stream ended".to_owned())
         };
-        tokio::select! {
+        let result = tokio::select! {
             () = stop.cancelled() => return,
-            result = session => {
-                if let Err(error) = result {
-                    tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "job listener disconnected");
-                }
-            }
+            result = session => result,
+        };
+        let delay = backoff.after_session(listening);
+        if let Err(error) = result {
+            tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "job listener disconnected");
         }
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep(backoff) => {}
+            () = tokio::time::sleep(delay) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(60));
+    }
+}
+
+/// The wait before reconnecting: 1 s after a session that was listening (a new outage starts
+/// over), doubling while connecting keeps failing, at most 60 s.
+#[derive(Debug, Default)]
+struct ReconnectDelay {
+    failures: u32,
+}
+
+impl ReconnectDelay {
+    const FIRST: Duration = Duration::from_secs(1);
+    const MAX: Duration = Duration::from_secs(60);
+
+    fn after_session(&mut self, was_listening: bool) -> Duration {
+        if was_listening {
+            self.failures = 0;
+        }
+        let delay = Self::FIRST.saturating_mul(1 << self.failures.min(6)).min(Self::MAX);
+        self.failures = self.failures.saturating_add(1);
+        delay
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delay_doubles_while_failing_and_starts_over_after_a_good_session() {
+        let mut delay = ReconnectDelay::default();
+        let secs = |d: Duration| d.as_secs();
+        // First outage: the listener was up, then connecting fails three times.
+        assert_eq!(secs(delay.after_session(true)), 1);
+        assert_eq!(secs(delay.after_session(false)), 2);
+        assert_eq!(secs(delay.after_session(false)), 4);
+        // Back, listening for a while, then a second outage: 1 s again, not 8.
+        assert_eq!(secs(delay.after_session(true)), 1);
+        assert_eq!(secs(delay.after_session(false)), 2);
+        for _ in 0..10 {
+            delay.after_session(false);
+        }
+        assert_eq!(secs(delay.after_session(false)), 60);
+        assert_eq!(secs(delay.after_session(true)), 1);
     }
 }

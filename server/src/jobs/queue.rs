@@ -12,10 +12,7 @@ use super::{
     model::{JobRow, NewJob},
     store,
 };
-use crate::{db::DbPool, error::InfraError, progress::ProgressHub};
-
-/// The hub topic of job changes.
-pub const JOBS_TOPIC: &str = "jobs";
+use crate::{db::DbPool, error::InfraError, progress::ProgressHub, redis::keys::Topic};
 
 /// Database pool plus event fan-out. Cheap to clone.
 #[derive(Clone)]
@@ -105,14 +102,14 @@ impl JobQueue {
     /// Sends the current state of many jobs to every watcher in one round trip.
     pub async fn publish_all(&self, rows: &[JobRow]) {
         let payloads = rows.iter().map(|row| job_to_pb(row).encode_to_vec()).collect();
-        if let Err(error) = self.hub.publish_many(JOBS_TOPIC, payloads).await {
+        if let Err(error) = self.hub.publish_many(Topic::Jobs, payloads).await {
             tracing::warn!(jobs = rows.len(), %error, "cannot publish job changes");
         }
     }
 
     /// Sends a job's current state to every watcher.
     pub async fn publish(&self, row: &JobRow) {
-        if let Err(error) = self.hub.publish(JOBS_TOPIC, job_to_pb(row).encode_to_vec()).await {
+        if let Err(error) = self.hub.publish(Topic::Jobs, job_to_pb(row).encode_to_vec()).await {
             tracing::warn!(job.id = row.id, %error, "cannot publish job change");
         }
     }

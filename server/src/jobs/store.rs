@@ -328,6 +328,25 @@ pub async fn list_unfinished_jobs(
     list_jobs(conn, kinds, &[JobState::Queued, JobState::Running, JobState::Retrying], None, limit).await
 }
 
+/// Lists the newest jobs of `kinds` (all when empty) that are unfinished or changed at or after
+/// `since`: what a watcher must see again after it may have missed events.
+pub async fn list_jobs_live_or_changed_since(
+    conn: &mut AsyncPgConnection,
+    kinds: &[String],
+    since: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<JobRow>> {
+    let unfinished = [JobState::Queued, JobState::Running, JobState::Retrying].map(JobState::as_str);
+    let mut query = jobs::table
+        .select(JobRow::as_select())
+        .filter(jobs::state.eq_any(unfinished).or(jobs::updated_at.ge(since)))
+        .into_boxed();
+    if !kinds.is_empty() {
+        query = query.filter(jobs::kind.eq_any(kinds));
+    }
+    query.order(jobs::id.desc()).limit(limit).load(conn).await
+}
+
 /// Deletes up to `limit` jobs that reached a terminal state before `cutoff`; returns how many.
 pub async fn delete_finished_jobs(
     conn: &mut AsyncPgConnection,

@@ -1,6 +1,6 @@
 //! The progress hub: fans events out to every watcher on every instance through Redis pub/sub.
 //!
-//! Publishers send an encoded message on a topic (`jobs`, later `imports`, `downloads`...).
+//! Publishers send an encoded message on a topic (every topic is a [`Topic`] of `redis/keys.rs`).
 //! Every process keeps one Redis subscription (`PSUBSCRIBE {prefix}:events:*`) and hands each
 //! message to local watchers through a bounded `broadcast` channel per topic, so a publisher
 //! never waits for a watcher and memory stays bounded. A watcher that falls behind by more than
@@ -19,7 +19,7 @@ use futures_util::StreamExt as _;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::redis::keys::Keys;
+use crate::redis::keys::{Keys, Topic};
 
 /// Messages a watcher may fall behind by before it must re-snapshot.
 pub const TOPIC_CAPACITY: usize = 1024;
@@ -28,7 +28,7 @@ pub const TOPIC_CAPACITY: usize = 1024;
 pub struct ProgressHub {
     redis: ConnectionManager,
     keys: Keys,
-    topics: Mutex<HashMap<String, broadcast::Sender<Arc<[u8]>>>>,
+    topics: Mutex<HashMap<Topic, broadcast::Sender<Arc<[u8]>>>>,
     resync: watch::Sender<u64>,
 }
 
@@ -49,13 +49,13 @@ impl ProgressHub {
     }
 
     /// Publishes `payload` on `topic` to every instance's watchers.
-    pub async fn publish(&self, topic: &str, payload: Vec<u8>) -> ::redis::RedisResult<()> {
+    pub async fn publish(&self, topic: Topic, payload: Vec<u8>) -> ::redis::RedisResult<()> {
         let mut conn = self.redis.clone();
         conn.publish::<_, _, ()>(self.keys.events(topic), payload).await
     }
 
     /// Publishes many messages on `topic` in one round trip (a pipeline).
-    pub async fn publish_many(&self, topic: &str, payloads: Vec<Vec<u8>>) -> ::redis::RedisResult<()> {
+    pub async fn publish_many(&self, topic: Topic, payloads: Vec<Vec<u8>>) -> ::redis::RedisResult<()> {
         if payloads.is_empty() {
             return Ok(());
         }
@@ -69,14 +69,14 @@ impl ProgressHub {
     }
 
     /// Returns a receiver of the messages published on `topic` from now on.
-    pub fn subscribe(&self, topic: &str) -> broadcast::Receiver<Arc<[u8]>> {
-        self.lock().entry(topic.to_owned()).or_insert_with(|| broadcast::channel(TOPIC_CAPACITY).0).subscribe()
+    pub fn subscribe(&self, topic: Topic) -> broadcast::Receiver<Arc<[u8]>> {
+        self.lock().entry(topic).or_insert_with(|| broadcast::channel(TOPIC_CAPACITY).0).subscribe()
     }
 
     /// Returns how many messages of `topic` are held for the slowest local watcher (at most
     /// [`TOPIC_CAPACITY`]).
-    pub fn backlog(&self, topic: &str) -> usize {
-        self.lock().get(topic).map_or(0, broadcast::Sender::len)
+    pub fn backlog(&self, topic: Topic) -> usize {
+        self.lock().get(&topic).map_or(0, broadcast::Sender::len)
     }
 
     /// Returns a receiver that changes whenever messages may have been lost (Redis reconnect).
@@ -84,14 +84,14 @@ impl ProgressHub {
         self.resync.subscribe()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<Arc<[u8]>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Topic, broadcast::Sender<Arc<[u8]>>>> {
         // Only single inserts happen under this lock; a poisoned map is still consistent.
         self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn dispatch(&self, channel: &str, payload: &[u8]) {
         let Some(topic) = self.keys.event_topic(channel) else { return };
-        let sender = self.lock().get(topic).cloned();
+        let sender = self.lock().get(&topic).cloned();
         if let Some(sender) = sender {
             // No receivers is fine: nobody is watching that topic on this instance.
             let _ = sender.send(Arc::from(payload));

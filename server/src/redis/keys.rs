@@ -26,6 +26,37 @@ impl Namespace {
     }
 }
 
+/// The topics of the progress hub (each the channel `{prefix}:events:{topic}`). Adding a topic
+/// here is the only way to add one, so every event channel is listed in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Every job change: an encoded job snapshot.
+    Jobs,
+    /// Counter updates of catalog import runs: an encoded `runs::RunProgress`.
+    Imports,
+    /// "The mapping data changed" announcements (empty payload): caches clear.
+    Mapping,
+}
+
+impl Topic {
+    /// Every topic.
+    pub const ALL: [Topic; 3] = [Topic::Jobs, Topic::Imports, Topic::Mapping];
+
+    /// The topic's name in its channel.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jobs => "jobs",
+            Self::Imports => "imports",
+            Self::Mapping => "mapping",
+        }
+    }
+
+    /// The topic named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|topic| topic.as_str() == name)
+    }
+}
+
 /// Builds keys under one prefix.
 #[derive(Clone, Debug)]
 pub struct Keys {
@@ -54,8 +85,8 @@ impl Keys {
     }
 
     /// Returns the pub/sub channel of an event topic.
-    pub fn events(&self, topic: &str) -> String {
-        self.key(Namespace::Events, &[topic])
+    pub fn events(&self, topic: Topic) -> String {
+        self.key(Namespace::Events, &[topic.as_str()])
     }
 
     /// Returns the pattern matching every event channel.
@@ -84,8 +115,8 @@ impl Keys {
     }
 
     /// Returns the topic of an event channel of this prefix.
-    pub fn event_topic<'a>(&self, channel: &'a str) -> Option<&'a str> {
-        channel.strip_prefix(&self.prefix)?.strip_prefix(":events:")
+    pub fn event_topic(&self, channel: &str) -> Option<Topic> {
+        Topic::parse(channel.strip_prefix(&self.prefix)?.strip_prefix(":events:")?)
     }
 
     fn key(&self, namespace: Namespace, parts: &[&str]) -> String {
@@ -109,7 +140,8 @@ mod tests {
         assert_eq!(a.instance("x"), "a:instance:x");
         assert!(!b.instance("x").starts_with(&format!("{}:", a.prefix())));
         assert_eq!(a.all_pattern(), "a:*");
-        assert_eq!(a.event_topic(&a.events("jobs")), Some("jobs"));
-        assert_eq!(a.event_topic(&b.events("jobs")), None);
+        assert_eq!(a.event_topic(&a.events(Topic::Jobs)), Some(Topic::Jobs));
+        assert_eq!(a.event_topic(&b.events(Topic::Jobs)), None);
+        assert_eq!(a.event_topic("a:events:nope"), None);
     }
 }

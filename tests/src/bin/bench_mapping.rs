@@ -23,8 +23,9 @@ use medley_sdk::{
     pb::{self, mapping_key::PlatformRef},
 };
 use medley_server::{
+    redis::keys::Topic,
+    services::mapping::config::MappingSources,
     services::mapping::sources::{SourceKind, SourceSpec},
-    services::mapping::{cache::MAPPING_TOPIC, config::MappingSources},
 };
 use medley_tests::{TestServer, fixture, grpc_load};
 use tokio::sync::Mutex;
@@ -305,7 +306,7 @@ async fn main() {
             if clear {
                 // The server's cache clears itself on a mapping announcement (as after a run);
                 // the wait is outside the timed part.
-                server.state().hub.publish(MAPPING_TOPIC, Vec::new()).await.expect("announce");
+                server.state().hub.publish(Topic::Mapping, Vec::new()).await.expect("announce");
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             let at = Instant::now();

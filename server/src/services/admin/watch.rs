@@ -4,7 +4,12 @@
 //! lost (a change may arrive twice; `update_time` orders them). Each stream forwards through a
 //! small buffer: if its client reads too slowly, the stream falls behind the hub's bounded
 //! channel, gets `Lagged`, and sends a fresh snapshot instead of the backlog. Workers never wait.
+//! After a lag or a Redis reconnect (events published meanwhile are gone), that snapshot holds
+//! the unfinished jobs and every job changed since the stream last heard of one, finished ones
+//! included, so no state change is missed. The stream ends with UNAVAILABLE when the server
+//! shuts down.
 
+use chrono::{DateTime, Utc};
 use medley_sdk::pb;
 use prost::Message as _;
 use tokio::sync::{broadcast::error::RecvError, mpsc};
@@ -16,16 +21,19 @@ use crate::{
     error::{ApiError, FieldViolations},
     jobs::{
         convert::{job_to_pb, state_from_pb},
-        queue::JOBS_TOPIC,
         store,
     },
     platform::Platform,
+    proto_time::from_timestamp,
+    redis::keys::Topic,
 };
 
 /// Messages buffered per stream before it counts as slow.
 const STREAM_BUFFER: usize = 32;
-/// Unfinished jobs a snapshot holds at most.
+/// Jobs a snapshot holds at most.
 const SNAPSHOT_LIMIT: i64 = 1000;
+/// How far before the last event heard a resync reads changes from.
+const RESYNC_MARGIN_SECS: i64 = 5;
 
 /// The stream type of `WatchJobs`.
 pub type WatchJobsStream = ReceiverStream<Result<pb::WatchJobsResponse, Status>>;
@@ -67,26 +75,35 @@ pub async fn watch_jobs(state: &Platform, request: pb::WatchJobsRequest) -> Resu
     }
 
     let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-    let mut events = state.hub.subscribe(JOBS_TOPIC);
+    let mut events = state.hub.subscribe(Topic::Jobs);
     let mut resyncs = state.hub.resyncs();
     let state = state.clone();
     tokio::spawn(async move {
-        if !send_snapshot(&state, &filter, &tx).await {
+        // What the stream has heard of: changes from this time on may not have been seen yet.
+        let mut heard_until = Utc::now();
+        if !send_snapshot(&state, &filter, None, &tx).await {
             return;
         }
         loop {
-            tokio::select! {
+            let resync = tokio::select! {
                 () = tx.closed() => return,
                 // Streams end with the server so graceful shutdown does not wait for clients.
-                () = state.shutdown.cancelled() => return,
+                () = state.shutdown.cancelled() => {
+                    let _ = tx.send(Err(Status::unavailable("the server is shutting down: watch again"))).await;
+                    return;
+                }
                 changed = resyncs.changed() => {
-                    if changed.is_err() || !send_snapshot(&state, &filter, &tx).await {
+                    if changed.is_err() {
                         return;
                     }
+                    true
                 }
                 event = events.recv() => match event {
                     Ok(bytes) => {
                         let Ok(job) = pb::Job::decode(&*bytes) else { continue };
+                        if let Some(at) = job.update_time.as_ref().and_then(from_timestamp) {
+                            heard_until = heard_until.max(at);
+                        }
                         if !filter.matches(&job) {
                             continue;
                         }
@@ -94,32 +111,45 @@ pub async fn watch_jobs(state: &Platform, request: pb::WatchJobsRequest) -> Resu
                         if tx.send(Ok(pb::WatchJobsResponse { snapshot: false, jobs: vec![job] })).await.is_err() || done {
                             return;
                         }
+                        false
                     }
                     Err(RecvError::Lagged(missed)) => {
                         tracing::debug!(missed, "job watcher fell behind: sending a fresh snapshot");
-                        if !send_snapshot(&state, &filter, &tx).await {
-                            return;
-                        }
+                        true
                     }
                     Err(RecvError::Closed) => return,
                 },
+            };
+            if resync {
+                // Read from a little before the last event heard: clocks of the instances that
+                // wrote the jobs may differ slightly from each other.
+                let since = heard_until - chrono::Duration::seconds(RESYNC_MARGIN_SECS);
+                heard_until = Utc::now();
+                if !send_snapshot(&state, &filter, Some(since), &tx).await {
+                    return;
+                }
             }
         }
     });
     Ok(ReceiverStream::new(rx))
 }
 
-/// Sends the current state of the watched jobs; returns whether the stream goes on.
+/// Sends the current state of the watched jobs — after a gap, with every job changed since
+/// `changed_since` — and returns whether the stream goes on.
 async fn send_snapshot(
     state: &Platform,
     filter: &Filter,
+    changed_since: Option<DateTime<Utc>>,
     tx: &mpsc::Sender<Result<pb::WatchJobsResponse, Status>>,
 ) -> bool {
     let rows = async {
         let mut conn = state.db.get().await?;
-        match filter.job_id {
-            Some(id) => store::find_job(&mut conn, id).await.map(|row| row.into_iter().collect()),
-            None => store::list_unfinished_jobs(&mut conn, &filter.kinds, SNAPSHOT_LIMIT).await,
+        match (filter.job_id, changed_since) {
+            (Some(id), _) => store::find_job(&mut conn, id).await.map(|row| row.into_iter().collect()),
+            (None, None) => store::list_unfinished_jobs(&mut conn, &filter.kinds, SNAPSHOT_LIMIT).await,
+            (None, Some(since)) => {
+                store::list_jobs_live_or_changed_since(&mut conn, &filter.kinds, since, SNAPSHOT_LIMIT).await
+            }
         }
         .map_err(ApiError::from)
     };

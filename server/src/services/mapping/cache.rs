@@ -26,10 +26,13 @@ use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 
 use super::{snapshot::Key, store};
-use crate::{db::DbPool, error::InfraError, progress::ProgressHub, redis::keys::Keys};
+use crate::{
+    db::DbPool,
+    error::InfraError,
+    progress::ProgressHub,
+    redis::keys::{Keys, Topic},
+};
 
-/// Event topic announcing that a run changed the served data.
-pub const MAPPING_TOPIC: &str = "mapping";
 /// Lifetime of Redis entries (refilled on miss).
 const REDIS_TTL_SECS: u64 = 7 * 24 * 3600;
 /// Lifetime of in-process entries: a safety net should an announcement be lost.
@@ -100,7 +103,7 @@ impl MappingCache {
             get_script: Script::new(GET_SCRIPT),
             fill_script: Script::new(FILL_SCRIPT),
         });
-        let mut events = hub.subscribe(MAPPING_TOPIC);
+        let mut events = hub.subscribe(Topic::Mapping);
         let mut resyncs = hub.resyncs();
         let weak = Arc::downgrade(&cache);
         tokio::spawn(async move {
@@ -278,7 +281,7 @@ impl MappingCache {
     /// Tells every process the data changed.
     pub async fn announce(&self, hub: &ProgressHub) {
         self.clear_local();
-        if let Err(error) = hub.publish(MAPPING_TOPIC, Vec::new()).await {
+        if let Err(error) = hub.publish(Topic::Mapping, Vec::new()).await {
             tracing::warn!(%error, "cannot announce a mapping change; other instances catch up within their cache TTL");
         }
     }

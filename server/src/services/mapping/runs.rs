@@ -3,9 +3,7 @@
 use medley_sdk::pb;
 use prost::Message as _;
 use serde_json::{Value, json};
-use tokio::sync::{broadcast::error::RecvError, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::Status;
+use tokio::sync::mpsc;
 
 use super::{
     MappingError,
@@ -14,11 +12,10 @@ use super::{
     sources::SourceSpec,
 };
 use crate::{
-    jobs::{
-        JobContext, JobError, JobHandler, NewJob, convert::job_to_pb, queue::JOBS_TOPIC, schedule::ScheduleSpec,
-        store as job_store,
-    },
+    jobs::{JobContext, JobError, JobHandler, NewJob, convert::job_to_pb, schedule::ScheduleSpec, store as job_store},
     platform::Platform,
+    redis::keys::Topic,
+    runs::{self, Change, WatchedRun},
 };
 
 /// Runs the pipeline as the `mapping-pipeline` job.
@@ -94,9 +91,9 @@ pub async fn start(state: &Platform, request: pb::RunPipelineRequest) -> Result<
 }
 
 /// The stream type of `WatchPipelineRun`.
-pub type WatchStream = ReceiverStream<Result<pb::WatchPipelineRunResponse, Status>>;
+pub type WatchStream = runs::watch::WatchStream<pb::WatchPipelineRunResponse>;
 
-/// Streams a run's changes until it ends.
+/// Streams a run's changes until it ends (see [`runs::watch`]).
 pub async fn watch(state: &Platform, request: pb::WatchPipelineRunRequest) -> Result<WatchStream, MappingError> {
     let id = request.run_id;
     if id <= 0 {
@@ -104,48 +101,38 @@ pub async fn watch(state: &Platform, request: pb::WatchPipelineRunRequest) -> Re
         violations.add("run_id", "must be a run id (from RunPipeline or GetStatus)");
         return Err(MappingError::Invalid(violations.into_error()));
     }
-    // Subscribe first so nothing between the snapshot and the stream is lost.
-    let mut events = state.hub.subscribe(JOBS_TOPIC);
-    let mut resyncs = state.hub.resyncs();
-    let snapshot = current(state, id).await?;
-    let (tx, rx) = mpsc::channel(16);
-    let state = state.clone();
-    tokio::spawn(async move {
-        let done = is_terminal(&snapshot);
-        if tx.send(Ok(pb::WatchPipelineRunResponse { run: Some(snapshot) })).await.is_err() || done {
-            return;
-        }
-        loop {
-            let run = tokio::select! {
-                () = tx.closed() => return,
-                () = state.shutdown.cancelled() => return,
-                changed = resyncs.changed() => {
-                    if changed.is_err() { return }
-                    current(&state, id).await
-                }
-                event = events.recv() => match event {
-                    Ok(bytes) => match pb::Job::decode(&*bytes) {
-                        Ok(job) if job.id == id => Ok(run_from_job(&job)),
-                        _ => continue,
-                    },
-                    Err(RecvError::Lagged(_)) => current(&state, id).await,
-                    Err(RecvError::Closed) => return,
-                },
-            };
-            let run = match run {
-                Ok(run) => run,
-                Err(error) => {
-                    let _ = tx.send(Err(error.into())).await;
-                    return;
-                }
-            };
-            let done = is_terminal(&run);
-            if tx.send(Ok(pb::WatchPipelineRunResponse { run: Some(run) })).await.is_err() || done {
-                return;
+    runs::watch(&state.hub, state.shutdown.clone(), PipelineWatch { state: state.clone(), id }).await
+}
+
+/// A pipeline run as `WatchPipelineRun` follows it: its job carries its state and its stage.
+struct PipelineWatch {
+    state: Platform,
+    id: i64,
+}
+
+impl WatchedRun for PipelineWatch {
+    type Message = pb::WatchPipelineRunResponse;
+    type Error = MappingError;
+
+    const TOPICS: &'static [Topic] = &[Topic::Jobs];
+
+    fn classify(&self, last: &Self::Message, _topic: Topic, event: &[u8]) -> Change {
+        match pb::Job::decode(event) {
+            Ok(job) if job.id == self.id => {
+                let last_state = last.run.as_ref().map(|run| run.state);
+                if last_state == Some(job.state) { Change::Progress } else { Change::State }
             }
+            _ => Change::Unrelated,
         }
-    });
-    Ok(ReceiverStream::new(rx))
+    }
+
+    async fn current(&self) -> Result<Self::Message, MappingError> {
+        Ok(pb::WatchPipelineRunResponse { run: Some(current(&self.state, self.id).await?) })
+    }
+
+    fn is_terminal(message: &Self::Message) -> bool {
+        message.run.as_ref().is_some_and(is_terminal)
+    }
 }
 
 async fn current(state: &Platform, id: i64) -> Result<pb::PipelineRun, MappingError> {

@@ -11,27 +11,23 @@ use anyhow::Context as _;
 use medley_sdk::pb;
 use prost::Message as _;
 use serde_json::{Value, json};
-use tokio::{
-    sync::{broadcast::error::RecvError, mpsc},
-    time::Instant,
-};
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::Status;
 
 use super::{
     ImportDeps,
     mapping::SOURCE_NAME,
-    run::{self, IMPORTS_TOPIC, RunError, RunParams},
+    run::{self, RunError, RunParams},
 };
 use crate::{
     error::FieldViolations,
     jobs::{
-        JobContext, JobError, JobHandler, JobRow, NewJob, convert::state_to_pb, queue::JOBS_TOPIC,
-        schedule::ScheduleSpec, store as job_store,
+        JobContext, JobError, JobHandler, JobRow, NewJob, convert::state_to_pb, schedule::ScheduleSpec,
+        store as job_store,
     },
     pagination::{encode_page_token, parse_page_size, parse_page_token},
     platform::Platform,
     proto_time::to_timestamp,
+    redis::keys::Topic,
+    runs::{self, Change, RunProgress, WatchedRun},
     services::catalog::{
         CatalogError,
         config::CatalogConfig,
@@ -43,8 +39,6 @@ use crate::{
 pub const KIND: &str = "catalog-import";
 /// The schedule of the incremental import.
 pub const SCHEDULE: &str = "catalog-import-incremental";
-/// Counter updates sent to a watcher at most this often; state changes go at once.
-const WATCH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Runs `catalog-import` jobs.
 pub struct ImportHandler {
@@ -284,74 +278,45 @@ pub fn is_terminal(run: &pb::ImportRun) -> bool {
 }
 
 /// The stream type of `WatchImport`.
-pub type WatchStream = ReceiverStream<Result<pb::WatchImportResponse, Status>>;
+pub type WatchStream = runs::watch::WatchStream<pb::WatchImportResponse>;
 
-/// Streams a run until it ends: a snapshot first, then every state change at once and counter
-/// changes at most every [`WATCH_INTERVAL`].
+/// Streams a run until it ends (see [`runs::watch`]): state changes at once, counters at most
+/// every [`runs::watch::PROGRESS_INTERVAL`].
 pub async fn watch(state: &Platform, request: pb::WatchImportRequest) -> Result<WatchStream, CatalogError> {
-    let id = request.run_id;
-    check_run_id(id)?;
-    // Subscribe before the snapshot so nothing in between is lost.
-    let mut jobs = state.hub.subscribe(JOBS_TOPIC);
-    let mut imports = state.hub.subscribe(IMPORTS_TOPIC);
-    let mut resyncs = state.hub.resyncs();
-    let snapshot = current(state, id).await?;
-    let (tx, rx) = mpsc::channel(16);
-    let state = state.clone();
-    tokio::spawn(async move {
-        let send = async |run: pb::ImportRun| -> bool {
-            let done = is_terminal(&run);
-            tx.send(Ok(pb::WatchImportResponse { run: Some(run) })).await.is_ok() && !done
+    check_run_id(request.run_id)?;
+    runs::watch(&state.hub, state.shutdown.clone(), ImportWatch { state: state.clone(), id: request.run_id }).await
+}
+
+/// An import run as `WatchImport` follows it.
+struct ImportWatch {
+    state: Platform,
+    id: i64,
+}
+
+impl WatchedRun for ImportWatch {
+    type Message = pb::WatchImportResponse;
+    type Error = CatalogError;
+
+    const TOPICS: &'static [Topic] = &[Topic::Jobs, Topic::Imports];
+
+    fn classify(&self, _last: &Self::Message, topic: Topic, event: &[u8]) -> Change {
+        let concerns = match topic {
+            Topic::Jobs => pb::Job::decode(event).is_ok_and(|job| job.id == self.id),
+            Topic::Imports => RunProgress::decode(event).is_ok_and(|progress| progress.run_id == self.id),
+            Topic::Mapping => false,
         };
-        if !send(snapshot).await {
-            return;
+        match (concerns, topic) {
+            (false, _) => Change::Unrelated,
+            (true, Topic::Imports) => Change::Progress,
+            (true, _) => Change::State,
         }
-        let mut last_sent = Instant::now();
-        // Set when counters changed but the last message went out too recently.
-        let mut pending: Option<Instant> = None;
-        loop {
-            let due = pending.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-            let refresh = tokio::select! {
-                () = tx.closed() => return,
-                () = state.shutdown.cancelled() => return,
-                () = tokio::time::sleep_until(due), if pending.is_some() => true,
-                changed = resyncs.changed() => { if changed.is_err() { return } true }
-                event = jobs.recv() => match event {
-                    Ok(bytes) => pb::Job::decode(&*bytes).is_ok_and(|job| job.id == id),
-                    Err(RecvError::Lagged(_)) => true,
-                    Err(RecvError::Closed) => return,
-                },
-                event = imports.recv() => match event {
-                    Ok(bytes) if bytes.len() == 8 && i64::from_le_bytes(bytes[..8].try_into().unwrap_or_default()) == id => {
-                        if last_sent.elapsed() < WATCH_INTERVAL {
-                            pending.get_or_insert(last_sent + WATCH_INTERVAL);
-                            false
-                        } else {
-                            true
-                        }
-                    }
-                    Ok(_) => false,
-                    Err(RecvError::Lagged(_)) => true,
-                    Err(RecvError::Closed) => return,
-                },
-            };
-            if !refresh {
-                continue;
-            }
-            pending = None;
-            match current(&state, id).await {
-                Ok(run) => {
-                    last_sent = Instant::now();
-                    if !send(run).await {
-                        return;
-                    }
-                }
-                Err(error) => {
-                    let _ = tx.send(Err(error.into())).await;
-                    return;
-                }
-            }
-        }
-    });
-    Ok(ReceiverStream::new(rx))
+    }
+
+    async fn current(&self) -> Result<Self::Message, CatalogError> {
+        Ok(pb::WatchImportResponse { run: Some(current(&self.state, self.id).await?) })
+    }
+
+    fn is_terminal(message: &Self::Message) -> bool {
+        message.run.as_ref().is_some_and(is_terminal)
+    }
 }

@@ -18,6 +18,7 @@ use chrono::Utc;
 use diesel_async::AsyncConnection as _;
 use futures_util::StreamExt as _;
 use medley_sdk::pb;
+use prost::Message as _;
 use serde_json::{Value, json};
 
 use super::{
@@ -30,6 +31,8 @@ use crate::{
     error::InfraError,
     jobs::JobContext,
     outbound::UpstreamError,
+    redis::keys::Topic,
+    runs::RunProgress,
     services::catalog::{
         import::{self, ChunkKeys, ItemResult},
         model::{AnimeInput, ImportItem, Outcome},
@@ -37,8 +40,6 @@ use crate::{
     },
 };
 
-/// The hub topic of import run changes (payload: the run id, little-endian).
-pub const IMPORTS_TOPIC: &str = "imports";
 /// Failures and skips kept per run.
 const MAX_FAILURES: usize = 50;
 
@@ -286,7 +287,8 @@ async fn import_page(
         })
         .await?;
     *run = committed;
-    if let Err(error) = deps.hub.publish(IMPORTS_TOPIC, run.job_id.to_le_bytes().to_vec()).await {
+    let event = RunProgress { run_id: run.job_id }.encode_to_vec();
+    if let Err(error) = deps.hub.publish(Topic::Imports, event).await {
         tracing::warn!(run.id = run.job_id, %error, "cannot publish import progress");
     }
     Ok(())
