@@ -51,6 +51,12 @@ impl ConfigEntries for Settings {
         entries.extend(self.services.entries());
         entries
     }
+
+    fn problems(&self) -> Vec<String> {
+        let mut problems = self.platform.problems();
+        problems.extend(self.services.problems());
+        problems
+    }
 }
 
 impl fmt::Display for Settings {

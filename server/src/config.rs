@@ -38,6 +38,8 @@ pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1/medley";
 /// Default Redis URL.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Default log filter.
+pub const DEFAULT_LOG: &str = "info";
 /// Default Redis key prefix.
 pub const DEFAULT_REDIS_PREFIX: &str = "medley";
 
@@ -120,7 +122,7 @@ pub struct Config {
     pub log_format: LogFormat,
 
     /// Log filter in `tracing` syntax.
-    #[arg(long, env = "MEDLEY_LOG", default_value = "info")]
+    #[arg(long, env = "MEDLEY_LOG", default_value = DEFAULT_LOG)]
     pub log: String,
 }
 
@@ -166,6 +168,12 @@ impl Config {
 pub trait ConfigEntries {
     /// `(variable, value)` pairs of the effective settings, secrets redacted.
     fn entries(&self) -> Vec<(&'static str, String)>;
+
+    /// What is wrong with values that parse but cannot work (e.g. a cron expression), as
+    /// `VARIABLE: why` lines.
+    fn problems(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl ConfigEntries for Config {
@@ -190,6 +198,20 @@ impl ConfigEntries for Config {
             ("MEDLEY_LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
             ("MEDLEY_LOG", self.log.clone()),
         ]
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !(self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+            problems.push("MEDLEY_DATABASE_URL: not a postgres:// URL".to_owned());
+        }
+        if let Err(error) = ::redis::Client::open(self.redis_url.as_str()) {
+            problems.push(format!("MEDLEY_REDIS_URL: {error}"));
+        }
+        if let Err(error) = tracing_subscriber::EnvFilter::try_new(&self.log) {
+            problems.push(format!("MEDLEY_LOG: {error}"));
+        }
+        problems
     }
 }
 

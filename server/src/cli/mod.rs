@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     app::{self, Settings},
+    config::ConfigEntries as _,
     db,
     platform::{DatabaseSetup, Platform},
     services::{self, ServiceCommand},
@@ -46,14 +47,24 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
-    /// Print the effective configuration, secrets redacted.
-    Check,
+    /// Print the effective configuration, secrets redacted, check every value, and (unless
+    /// --offline) connect to PostgreSQL and Redis and say what was found. Exit status 1 on any
+    /// problem.
+    Check {
+        /// Check the values only; connect to nothing.
+        #[arg(long)]
+        offline: bool,
+    },
 }
 
 /// Parses the command line and runs the command.
 pub async fn run() -> anyhow::Result<()> {
     let Cli { settings, command } = Cli::parse();
-    telemetry::init(&settings.platform);
+    let usage = match command {
+        None | Some(Command::Serve | Command::Worker) => telemetry::LogUse::Service,
+        Some(_) => telemetry::LogUse::Command,
+    };
+    telemetry::init(&settings.platform, usage);
     let config = &settings.platform;
     match command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
@@ -70,12 +81,37 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Jobs(command) => jobs::run(settings.platform, command).await,
         Command::Worker => worker(settings).await,
-        Command::Config(ConfigCommand::Check) => {
-            print!("{settings}");
-            Ok(())
-        }
+        Command::Config(ConfigCommand::Check { offline }) => config_check(&settings, offline).await,
         Command::Service(command) => services::run_command(settings.platform, settings.services, command).await,
     }
+}
+
+async fn config_check(settings: &Settings, offline: bool) -> anyhow::Result<()> {
+    print!("{settings}");
+    let mut problems = settings.problems();
+    if !offline {
+        let config = &settings.platform;
+        match db::check_exists(config).await {
+            Ok(()) => println!("PostgreSQL: connected; the database exists and is migrated"),
+            // Not a problem: `medley serve` (or `migrate`) creates and migrates it.
+            Err(error) if error.downcast_ref::<db::NotReady>().is_some() => {
+                println!("PostgreSQL: connected; {error:#}");
+            }
+            Err(error) => problems.push(format!("PostgreSQL: {error:#}")),
+        }
+        match crate::redis::connect(config).await {
+            Ok(_) => println!("Redis: connected"),
+            Err(error) => problems.push(format!("Redis: {error:#}")),
+        }
+    }
+    if problems.is_empty() {
+        println!("configuration OK");
+        return Ok(());
+    }
+    for problem in &problems {
+        eprintln!("problem: {problem}");
+    }
+    anyhow::bail!("{} problem(s) in the configuration", problems.len())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -190,10 +190,13 @@ pub async fn check_exists(config: &Config) -> anyhow::Result<()> {
         .await
     {
         Ok(Ok(conn)) => conn,
-        Ok(Err(error)) if error.to_string().contains("does not exist") => anyhow::bail!(
-            "the database of {shown} does not exist\n\
-             hint: `medley migrate` (or `medley serve`) creates it; check MEDLEY_DATABASE_URL"
-        ),
+        Ok(Err(error)) if error.to_string().contains("does not exist") => {
+            return Err(NotReady(format!(
+                "the database of {shown} does not exist\n\
+                 hint: `medley migrate` (or `medley serve`) creates it; check MEDLEY_DATABASE_URL"
+            ))
+            .into());
+        }
         _ => {
             connect(&config.database_url, config.database_timeout()).await?;
             anyhow::bail!("cannot connect to PostgreSQL at {shown}")
@@ -205,10 +208,19 @@ pub async fn check_exists(config: &Config) -> anyhow::Result<()> {
     })
     .await??;
     if pending {
-        anyhow::bail!("the database of {shown} is not migrated to this version\nhint: run `medley migrate`");
+        return Err(NotReady(format!(
+            "the database of {shown} is not migrated to this version\nhint: run `medley migrate`"
+        ))
+        .into());
     }
     Ok(())
 }
+
+/// The server answers, but the database is missing or not migrated yet (what `medley migrate`
+/// fixes).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotReady(String);
 
 #[cfg(test)]
 mod tests {

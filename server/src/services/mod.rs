@@ -55,6 +55,12 @@ macro_rules! services {
                 $(entries.extend(self.$field.entries());)+
                 entries
             }
+
+            fn problems(&self) -> Vec<String> {
+                let mut problems = Vec::new();
+                $(problems.extend(self.$field.problems());)+
+                problems
+            }
         }
     };
 }

@@ -118,6 +118,14 @@ impl ConfigEntries for CatalogConfig {
             ("MEDLEY_CATALOG_TITLE_LANGUAGE", format!("{:?}", self.catalog_title_language).to_lowercase()),
         ]
     }
+
+    fn problems(&self) -> Vec<String> {
+        let cron = self.import_cron.trim();
+        match crate::jobs::schedule::parse_cron(cron) {
+            Err(error) if !cron.is_empty() => vec![format!("MEDLEY_IMPORT_CRON: {error}")],
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Accepts an absolute http(s) URL and drops a trailing '/'.
