@@ -16,5 +16,6 @@ mod outages;
 mod reflection;
 mod schedules;
 mod server_info;
+mod skeleton;
 mod startup;
 mod support;
