@@ -10,6 +10,7 @@
 //! - [`services`] — one folder per gRPC service.
 //! - [`cli`] — the `medley` command line.
 
+pub mod api;
 pub mod app;
 pub mod auth;
 pub mod cli;

@@ -1,10 +1,13 @@
 //! The dependency rule of `server/src`, checked on every test run: data flows one way, so no
 //! layer names a layer above it.
 //!
-//! - the composition root (`app.rs`, `cli/`, `lib.rs`, `main.rs`) may use anything;
-//! - a service (`services/<name>/`) may use the platform and itself, never the root and never
-//!   another service (`services/mod.rs`, the list, may name them all);
-//! - the platform (everything else) may use neither the services nor the root.
+//! - the composition root (`app.rs`, `cli/`, `lib.rs`, `main.rs`, and `grpc.rs`, which serves the
+//!   composed services and the SDK's descriptor set) may use anything;
+//! - a service (`services/<name>/`) may use the platform, `api` and itself, never the root and
+//!   never another service (`services/mod.rs`, the list, may name them all);
+//! - `api/` (the public API's forms of platform things) may use the platform and the SDK;
+//! - the platform (everything else) may use neither the services, `api`, the root, nor the
+//!   SDK's generated API types (`medley_sdk`): its events and rows are its own.
 //!
 //! Paths are read from `crate::…` references, `use crate::{…}` groups included.
 
@@ -24,13 +27,17 @@ enum Layer {
     Root,
     List,
     Service(String),
+    Api,
     Platform,
 }
 
 fn layer_of(path: &str) -> Layer {
     let path = path.trim_start_matches("./");
-    if path == "app.rs" || path == "lib.rs" || path == "main.rs" || path.starts_with("cli/") {
+    if ["app.rs", "lib.rs", "main.rs", "grpc.rs"].contains(&path) || path.starts_with("cli/") {
         return Layer::Root;
+    }
+    if path.starts_with("api/") {
+        return Layer::Api;
     }
     if path == "services/mod.rs" {
         return Layer::List;
@@ -105,11 +112,19 @@ fn top_level_items(group: &str) -> Vec<&str> {
     items
 }
 
+/// Whether code (not comments) of `source` names the SDK crate.
+fn uses_sdk(source: &str) -> bool {
+    source.lines().any(|line| !line.trim_start().starts_with("//") && line.contains("medley_sdk"))
+}
+
 /// Every breach of the rule in `files` (paths relative to `src/`).
 fn violations(files: &[(String, String)]) -> Vec<String> {
     let mut found = Vec::new();
     for (path, source) in files {
         let layer = layer_of(path);
+        if layer == Layer::Platform && uses_sdk(source) {
+            found.push(format!("{path} ({layer:?}) uses medley_sdk"));
+        }
         for used in crate_paths(source) {
             let top = used.split("::").next().unwrap_or_default();
             let service = used.strip_prefix("services::");
@@ -118,7 +133,8 @@ fn violations(files: &[(String, String)]) -> Vec<String> {
                 Layer::Service(own) => {
                     ROOT_MODULES.contains(&top) || service.is_some_and(|name| name != own && !name.is_empty())
                 }
-                Layer::Platform => ROOT_MODULES.contains(&top) || top == "services",
+                Layer::Api => ROOT_MODULES.contains(&top) || top == "services",
+                Layer::Platform => ROOT_MODULES.contains(&top) || top == "services" || top == "api",
             };
             if breach {
                 found.push(format!("{path} ({layer:?}) uses crate::{used}"));
@@ -159,10 +175,13 @@ fn the_check_catches_a_service_importing_the_composition_root() {
         file("services/catalog/store/mod.rs", "use crate::services::mapping::lookup;"),
         file("services/catalog/import.rs", "use crate::services::{catalog::model, admin::AdminError};"),
         file("jobs/queue.rs", "use crate::{db::DbPool, services::admin::AdminError};"),
+        file("jobs/convert.rs", "// medley_sdk in a comment is fine\nuse medley_sdk::pb;"),
+        file("progress/mod.rs", "use crate::api::jobs::job_to_pb;"),
         // Allowed: the root, the list, a service using itself and the platform.
         file("app.rs", "use crate::{services::{self, ServicesConfig}, cli};"),
         file("services/mod.rs", "use crate::services::admin;"),
         file("services/catalog/grpc.rs", "use crate::{error::ApiError, services::catalog::model, platform::Platform};"),
+        file("api/jobs.rs", "use medley_sdk::pb;\nuse crate::jobs::JobRow;"),
     ];
     let found = violations(&files);
     assert_eq!(
@@ -173,6 +192,8 @@ fn the_check_catches_a_service_importing_the_composition_root() {
             "services/catalog/store/mod.rs (Service(\"catalog\")) uses crate::services::mapping",
             "services/catalog/import.rs (Service(\"catalog\")) uses crate::services::admin",
             "jobs/queue.rs (Platform) uses crate::services::admin",
+            "jobs/convert.rs (Platform) uses medley_sdk",
+            "progress/mod.rs (Platform) uses crate::api",
         ]
     );
 }

@@ -9,14 +9,14 @@
 //!   and the registry; [`canary`] is the kind ops use to check workers end to end; [`cleanup`]
 //!   deletes finished jobs past their retention, daily.
 //! - [`completer`] — records attempts that end together with one statement.
-//! - [`store`] — the SQL of jobs; [`schedule_store`] — the SQL of schedules; [`model`] — rows; [`convert`] — proto messages; [`progress`] —
+//! - [`store`] — the SQL of jobs; [`schedule_store`] — the SQL of schedules; [`model`] — rows; [`event`] — the change event; [`progress`] —
 //!   coalesced progress reports.
 
 pub mod backoff;
 pub mod canary;
 pub mod cleanup;
 pub mod completer;
-pub mod convert;
+pub mod event;
 pub mod handler;
 mod listener;
 pub mod model;

@@ -8,7 +8,7 @@ use diesel_async::AsyncPgConnection;
 use prost::Message as _;
 
 use super::{
-    convert::job_to_pb,
+    event::JobEvent,
     model::{JobRow, NewJob},
     store,
 };
@@ -101,7 +101,7 @@ impl JobQueue {
 
     /// Sends the current state of many jobs to every watcher in one round trip.
     pub async fn publish_all(&self, rows: &[JobRow]) {
-        let payloads = rows.iter().map(|row| job_to_pb(row).encode_to_vec()).collect();
+        let payloads = rows.iter().map(|row| JobEvent::from(row).encode_to_vec()).collect();
         if let Err(error) = self.hub.publish_many(Topic::Jobs, payloads).await {
             tracing::warn!(jobs = rows.len(), %error, "cannot publish job changes");
         }
@@ -109,7 +109,7 @@ impl JobQueue {
 
     /// Sends a job's current state to every watcher.
     pub async fn publish(&self, row: &JobRow) {
-        if let Err(error) = self.hub.publish(Topic::Jobs, job_to_pb(row).encode_to_vec()).await {
+        if let Err(error) = self.hub.publish(Topic::Jobs, JobEvent::from(row).encode_to_vec()).await {
             tracing::warn!(job.id = row.id, %error, "cannot publish job change");
         }
     }

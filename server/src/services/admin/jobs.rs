@@ -6,11 +6,11 @@ use medley_sdk::pb;
 
 use super::AdminError;
 use crate::{
+    api::jobs::{job_to_pb, schedule_to_pb, state_from_pb},
     error::{FieldViolations, InfraError},
     jobs::{
         JobState, NewJob,
         canary::{self, CanaryPayload},
-        convert::{job_to_pb, schedule_to_pb, state_from_pb},
         schedule::{next_tick, parse_cron},
         schedule_store, store,
     },

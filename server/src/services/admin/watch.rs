@@ -18,9 +18,10 @@ use tonic::Status;
 
 use super::{AdminError, jobs::parse_kinds};
 use crate::{
+    api::jobs::{event_to_pb, job_to_pb, state_from_pb},
     error::{ApiError, FieldViolations},
     jobs::{
-        convert::{job_to_pb, state_from_pb},
+        event::JobEvent,
         store,
     },
     platform::Platform,
@@ -100,7 +101,8 @@ pub async fn watch_jobs(state: &Platform, request: pb::WatchJobsRequest) -> Resu
                 }
                 event = events.recv() => match event {
                     Ok(bytes) => {
-                        let Ok(job) = pb::Job::decode(&*bytes) else { continue };
+                        let Ok(event) = JobEvent::decode(&*bytes) else { continue };
+                        let job = event_to_pb(event);
                         if let Some(at) = job.update_time.as_ref().and_then(from_timestamp) {
                             heard_until = heard_until.max(at);
                         }

@@ -14,7 +14,8 @@ use super::{
 };
 use crate::{
     error::FieldViolations,
-    jobs::{JobState, convert::job_to_pb, store as job_store},
+    api::jobs::job_to_pb,
+    jobs::{JobState, store as job_store},
     proto_time::to_timestamp,
 };
 

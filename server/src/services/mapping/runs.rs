@@ -12,7 +12,8 @@ use super::{
     sources::SourceSpec,
 };
 use crate::{
-    jobs::{JobContext, JobError, JobHandler, NewJob, convert::job_to_pb, schedule::ScheduleSpec, store as job_store},
+    api::jobs::{job_to_pb, state_to_pb},
+    jobs::{JobContext, JobError, JobHandler, NewJob, event::JobEvent, schedule::ScheduleSpec, store as job_store},
     platform::Platform,
     redis::keys::Topic,
     runs::{self, Change, WatchedRun},
@@ -117,10 +118,10 @@ impl WatchedRun for PipelineWatch {
     const TOPICS: &'static [Topic] = &[Topic::Jobs];
 
     fn classify(&self, last: &Self::Message, _topic: Topic, event: &[u8]) -> Change {
-        match pb::Job::decode(event) {
+        match JobEvent::decode(event) {
             Ok(job) if job.id == self.id => {
                 let last_state = last.run.as_ref().map(|run| run.state);
-                if last_state == Some(job.state) { Change::Progress } else { Change::State }
+                if last_state == Some(state_to_pb(job.state()) as i32) { Change::Progress } else { Change::State }
             }
             _ => Change::Unrelated,
         }

@@ -18,9 +18,10 @@ use super::{
     run::{self, RunError, RunParams},
 };
 use crate::{
+    api::jobs::state_to_pb,
     error::FieldViolations,
     jobs::{
-        JobContext, JobError, JobHandler, JobRow, NewJob, convert::state_to_pb, schedule::ScheduleSpec,
+        JobContext, JobError, JobHandler, JobRow, NewJob, event::JobEvent, schedule::ScheduleSpec,
         store as job_store,
     },
     pagination::{encode_page_token, parse_page_size, parse_page_token},
@@ -301,7 +302,7 @@ impl WatchedRun for ImportWatch {
 
     fn classify(&self, _last: &Self::Message, topic: Topic, event: &[u8]) -> Change {
         let concerns = match topic {
-            Topic::Jobs => pb::Job::decode(event).is_ok_and(|job| job.id == self.id),
+            Topic::Jobs => JobEvent::decode(event).is_ok_and(|job| job.id == self.id),
             Topic::Imports => RunProgress::decode(event).is_ok_and(|progress| progress.run_id == self.id),
             Topic::Mapping => false,
         };

@@ -1,12 +1,16 @@
-//! Job and schedule rows as proto messages (for RPCs and for events).
+//! Jobs, job states and schedules as `medley.v1` messages.
 
 use medley_sdk::pb;
 
-use super::{
-    model::{JobRow, JobState, ScheduleRow},
-    progress::JobProgress,
+use crate::{
+    jobs::{
+        JobRow, JobState,
+        event::{JobEvent, time},
+        model::ScheduleRow,
+        progress::JobProgress,
+    },
+    proto_time::to_timestamp,
 };
-use crate::proto_time::to_timestamp;
 
 /// Converts a state to its proto enum.
 pub fn state_to_pb(state: JobState) -> pb::JobState {
@@ -35,33 +39,40 @@ pub fn state_from_pb(value: i32) -> Option<JobState> {
 
 /// Converts a job row.
 pub fn job_to_pb(row: &JobRow) -> pb::Job {
+    event_to_pb(JobEvent::from(row))
+}
+
+/// Converts a job as its change event carries it.
+pub fn event_to_pb(event: JobEvent) -> pb::Job {
     let progress =
-        row.progress.clone().and_then(|v| serde_json::from_value::<JobProgress>(v).ok()).map(|p| pb::Progress {
-            done: p.done,
-            total: p.total,
-            unit: p.unit,
-            message: p.message,
-            update_time: Some(to_timestamp(p.updated_at)),
+        event.progress_json.as_deref().and_then(|json| serde_json::from_str::<JobProgress>(json).ok()).map(|p| {
+            pb::Progress {
+                done: p.done,
+                total: p.total,
+                unit: p.unit,
+                message: p.message,
+                update_time: Some(to_timestamp(p.updated_at)),
+            }
         });
     pb::Job {
-        id: row.id,
-        kind: row.kind.clone(),
-        state: state_to_pb(row.state()) as i32,
-        priority: i32::from(row.priority),
-        attempts: row.attempts,
-        max_attempts: row.max_attempts,
-        payload_json: row.payload.to_string(),
-        result_json: row.result.as_ref().map(ToString::to_string).unwrap_or_default(),
-        last_error: row.last_error.clone().unwrap_or_default(),
-        dedupe_key: row.dedupe_key.clone().unwrap_or_default(),
-        cancel_requested: row.cancel_requested,
+        state: state_to_pb(event.state()) as i32,
+        id: event.id,
+        kind: event.kind,
+        priority: event.priority,
+        attempts: event.attempts,
+        max_attempts: event.max_attempts,
+        payload_json: event.payload_json,
+        result_json: event.result_json.unwrap_or_default(),
+        last_error: event.last_error.unwrap_or_default(),
+        dedupe_key: event.dedupe_key.unwrap_or_default(),
+        cancel_requested: event.cancel_requested,
         progress,
-        worker: row.locked_by.clone().unwrap_or_default(),
-        create_time: Some(to_timestamp(row.created_at)),
-        update_time: Some(to_timestamp(row.updated_at)),
-        run_time: Some(to_timestamp(row.run_at)),
-        start_time: row.started_at.map(to_timestamp),
-        finish_time: row.finished_at.map(to_timestamp),
+        worker: event.locked_by.unwrap_or_default(),
+        create_time: Some(to_timestamp(time(event.created_at_us))),
+        update_time: Some(to_timestamp(time(event.updated_at_us))),
+        run_time: Some(to_timestamp(time(event.run_at_us))),
+        start_time: event.started_at_us.map(|at| to_timestamp(time(at))),
+        finish_time: event.finished_at_us.map(|at| to_timestamp(time(at))),
     }
 }
 
