@@ -182,10 +182,10 @@ impl ConfigEntries for Config {
             ("MEDLEY_GRPC_ADDR", self.grpc_addr.to_string()),
             ("MEDLEY_HTTP_ADDR", self.http_addr.to_string()),
             ("MEDLEY_WORKER_HTTP_ADDR", self.worker_http_addr.to_string()),
-            ("MEDLEY_DATABASE_URL", redact_url_password(&self.database_url)),
+            ("MEDLEY_DATABASE_URL", redact_url(&self.database_url)),
             ("MEDLEY_DATABASE_POOL_SIZE", self.database_pool_size.to_string()),
             ("MEDLEY_DATABASE_TIMEOUT_MS", self.database_timeout_ms.to_string()),
-            ("MEDLEY_REDIS_URL", redact_url_password(&self.redis_url)),
+            ("MEDLEY_REDIS_URL", redact_url(&self.redis_url)),
             ("MEDLEY_REDIS_PREFIX", self.redis_prefix.clone()),
             ("MEDLEY_REQUEST_TIMEOUT_MS", self.request_timeout_ms.to_string()),
             ("MEDLEY_CONCURRENCY_LIMIT", self.concurrency_limit.to_string()),
@@ -215,20 +215,36 @@ impl ConfigEntries for Config {
     }
 }
 
-/// Replaces the password of a `scheme://user:password@host/...` URL with `***`.
-pub fn redact_url_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+/// Returns `text` fit to print: when it is a URL, its password and the values of query
+/// parameters that look secret (`password`, `token`, `key`, `secret`, `sig`...) become `***`.
+/// Every URL Medley prints (settings, errors, statuses) goes through here; anything else comes
+/// back unchanged.
+pub fn redact_url(text: &str) -> String {
+    const SECRET_PARAMS: [&str; 8] = ["pass", "pwd", "token", "secret", "key", "sig", "auth", "credential"];
+    let Ok(mut url) = url::Url::parse(text) else { return text.to_owned() };
+    let secret = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        SECRET_PARAMS.iter().any(|part| name.contains(part))
     };
-    // The userinfo ends at the last '@' before the first '/', so '@' in a path is left alone.
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return url.to_owned();
-    };
-    match rest[..at].split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{}", &rest[at + 1..]),
-        None => url.to_owned(),
+    let secret_query = url.query_pairs().any(|(name, _)| secret(&name));
+    if url.password().is_none() && !secret_query {
+        return text.to_owned();
     }
+    if url.password().is_some() {
+        // Only fails for URLs that cannot have credentials, which then have no password.
+        let _ = url.set_password(Some("***"));
+    }
+    if secret_query {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if secret(&name) { "***".to_owned() } else { value.into_owned() };
+                (name.into_owned(), value)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 fn parse_redis_prefix(value: &str) -> Result<String, String> {
@@ -247,11 +263,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redacts_only_the_password() {
-        assert_eq!(redact_url_password("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(redact_url_password("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact_url_password("redis://:pw@h:6379"), "redis://:***@h:6379");
-        assert_eq!(redact_url_password("not a url"), "not a url");
+    fn redacts_passwords_and_secret_query_parameters_only() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("redis://:pw@h:6379"), "redis://:***@h:6379");
+        assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(redact_url("https://kodikapi.com"), "https://kodikapi.com");
+        assert_eq!(
+            redact_url("postgres://u@h/db?sslmode=require&password=hunter2"),
+            "postgres://u@h/db?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact_url("https://user:pw@example.com/list.json?api_key=abc&X-Amz-Signature=s&page=2"),
+            "https://user:***@example.com/list.json?api_key=***&X-Amz-Signature=***&page=2"
+        );
     }
 
     #[test]

@@ -101,13 +101,14 @@ impl ApiError {
 
     /// Adds a machine-readable reason (`ErrorInfo`), e.g. `API_KEY_REVOKED`.
     pub fn with_reason(mut self, reason: &str, metadata: HashMap<String, String>) -> Self {
+        let metadata: HashMap<String, String> = metadata.into_iter().map(|(key, value)| (key, shown(&value))).collect();
         self.details.set_error_info(reason, ERROR_DOMAIN, metadata);
         self
     }
 
     /// Adds the resource the error is about (`ResourceInfo`).
     pub fn with_resource(mut self, resource_type: &str, resource_name: &str) -> Self {
-        self.details.set_resource_info(resource_type, resource_name, "", "");
+        self.details.set_resource_info(resource_type, shown(resource_name), "", "");
         self
     }
 
@@ -119,7 +120,7 @@ impl ApiError {
 
     /// `NOT_FOUND` for one resource, with `ResourceInfo`.
     pub fn not_found(resource_type: &str, resource_name: &str) -> Self {
-        Self::new(ErrorCode::NotFound, format!("{resource_type} {resource_name} not found"))
+        Self::new(ErrorCode::NotFound, format!("{resource_type} {} not found", shown(resource_name)))
             .with_resource(resource_type, resource_name)
     }
 
@@ -138,7 +139,42 @@ impl ApiError {
 
 impl From<ApiError> for tonic::Status {
     fn from(error: ApiError) -> Self {
-        tonic::Status::with_error_details(error.code.grpc_code(), error.message, *error.details)
+        let message = clip(&error.message, MAX_MESSAGE_BYTES);
+        tonic::Status::with_error_details(error.code.grpc_code(), message, *error.details)
+    }
+}
+
+// An error answer travels in HTTP/2 headers (`grpc-message`, percent-encoded, and
+// `grpc-status-details-bin`, base64), and gRPC's C-core clients refuse headers above 16 KB
+// with a RESOURCE_EXHAUSTED that hides the real error. Whatever a request held, these caps keep
+// an answer's headers under about 10 KB.
+/// Bytes of an error message at most.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+/// Field violations in one answer at most; the rest are counted in a last one.
+pub const MAX_VIOLATIONS: usize = 16;
+/// Bytes of a violation's field path, and of its description, at most.
+const MAX_FIELD_BYTES: usize = 128;
+const MAX_DESCRIPTION_BYTES: usize = 160;
+/// Characters of a client's value echoed in an error.
+const MAX_ECHO_CHARS: usize = 64;
+
+/// `text` cut to at most `max` bytes (on a character boundary), "…" marking a cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// A client's value as an error may quote it: at most 64 characters, "…" marking a cut.
+pub fn shown(value: &str) -> String {
+    match value.char_indices().nth(MAX_ECHO_CHARS) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_owned(),
     }
 }
 
@@ -155,7 +191,10 @@ impl FieldViolations {
 
     /// Records that `field` is invalid because of `description`.
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, description));
+        self.0.push(FieldViolation::new(
+            clip(&field.into(), MAX_FIELD_BYTES),
+            clip(&description.into(), MAX_DESCRIPTION_BYTES),
+        ));
     }
 
     /// Returns whether nothing was recorded.
@@ -171,9 +210,16 @@ impl FieldViolations {
     /// Returns `INVALID_ARGUMENT` listing every violation (for callers that know one was
     /// recorded).
     pub fn into_error(self) -> ApiError {
-        let message = self.0.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
+        let mut violations = self.0;
+        if violations.len() > MAX_VIOLATIONS {
+            let more = violations.len() - (MAX_VIOLATIONS - 1);
+            violations.truncate(MAX_VIOLATIONS - 1);
+            violations.push(FieldViolation::new("request", format!("and {more} more problems")));
+        }
+        let message =
+            violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ");
         let mut details = ErrorDetails::new();
-        details.set_bad_request(self.0);
+        details.set_bad_request(violations);
         ApiError {
             code: ErrorCode::InvalidArgument,
             message: format!("invalid request: {message}"),
@@ -214,7 +260,7 @@ impl From<InfraError> for ApiError {
                         ApiError::new(ErrorCode::Aborted, "a concurrent change conflicted, retry")
                             .with_retry_after(Duration::from_millis(100))
                     }
-                    DatabaseErrorKind::ClosedConnection => {
+                    _ if is_connection_lost(db) => {
                         tracing::warn!(error = %error, "database connection lost");
                         ApiError::unavailable("the database")
                     }
@@ -238,6 +284,31 @@ impl From<InfraError> for ApiError {
     }
 }
 
+/// Whether a query failed because its connection went away (closed, reset, the server shutting
+/// down or terminating it): nothing was committed, so the call is safe to retry elsewhere or
+/// later. diesel-async reports a connection that closed without a server error as
+/// `UnableToSendCommand`, and PostgreSQL's own shutdown and termination notices (SQLSTATE 57P01,
+/// 57P02, 57P03) only by their text.
+fn is_connection_lost(error: &DieselError) -> bool {
+    const NOTICES: [&str; 5] = [
+        "terminating connection",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "server closed the connection",
+    ];
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => {
+            true
+        }
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            NOTICES.iter().any(|notice| message.contains(notice))
+        }
+        _ => false,
+    }
+}
+
 impl From<PoolError> for ApiError {
     fn from(error: PoolError) -> Self {
         InfraError::from(error).into()
@@ -253,6 +324,44 @@ impl From<DieselError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_stay_small_whatever_the_request_held() {
+        let huge = "é".repeat(1 << 20);
+        let mut violations = FieldViolations::new();
+        for i in 0..1000 {
+            violations.add(format!("items[{i}].{huge}"), format!("{huge} is not a valid value"));
+        }
+        let status = tonic::Status::from(violations.into_error());
+        let details = status.get_error_details();
+        let bad = details.bad_request().map(|b| b.field_violations.clone()).unwrap_or_default();
+        assert_eq!(bad.len(), MAX_VIOLATIONS);
+        assert_eq!(bad.last().map(|v| v.description.as_str()), Some("and 985 more problems"));
+        assert!(status.message().len() <= MAX_MESSAGE_BYTES);
+        assert!(status.details().len() < 8 * 1024, "{} bytes of details", status.details().len());
+        let not_found = tonic::Status::from(ApiError::not_found("job", &huge));
+        assert!(not_found.message().chars().count() < 100, "{}", not_found.message());
+        assert_eq!(clip("abcdef", 4), "a…");
+        assert_eq!(shown("short"), "short");
+    }
+
+    #[test]
+    fn a_lost_connection_is_unavailable_with_retry_info_and_other_database_errors_internal() {
+        let db = |kind, message: &str| DieselError::DatabaseError(kind, Box::new(message.to_owned()));
+        for lost in [
+            db(DatabaseErrorKind::UnableToSendCommand, "connection closed"),
+            db(DatabaseErrorKind::ClosedConnection, "closed"),
+            db(DatabaseErrorKind::Unknown, "terminating connection due to administrator command"),
+            db(DatabaseErrorKind::Unknown, "the database system is shutting down"),
+        ] {
+            let status = tonic::Status::from(ApiError::from(lost));
+            assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+            assert!(status.get_error_details().retry_info().is_some());
+        }
+        let status = tonic::Status::from(ApiError::from(db(DatabaseErrorKind::Unknown, "syntax error at or near")));
+        assert_eq!(status.code(), tonic::Code::Internal);
+        assert_eq!(status.message(), "internal error");
+    }
 
     #[test]
     fn violations_become_invalid_argument_with_every_field() {

@@ -24,6 +24,10 @@ use crate::{
 };
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// How often an idle connection is pinged.
+const HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// How long a ping may go unanswered before the connection is closed.
+const HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The gRPC side of a server: the services' routes behind the shared layers.
 pub struct GrpcServer {
@@ -103,6 +107,10 @@ impl GrpcServer {
         routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha);
         Server::builder()
             .accept_http1(true)
+            // Pings keep idle Watch… streams alive through load balancers and NATs that drop
+            // quiet connections, and find dead clients.
+            .http2_keepalive_interval(Some(HTTP2_KEEPALIVE_INTERVAL))
+            .http2_keepalive_timeout(Some(HTTP2_KEEPALIVE_TIMEOUT))
             .timeout(config.request_timeout())
             .layer(layers)
             .add_routes(routes.routes())

@@ -16,7 +16,8 @@ pub const MAX_PAGE_SIZE: i64 = 1000;
 /// Longest token accepted, to refuse junk before decoding it.
 const MAX_TOKEN_LEN: usize = 1024;
 
-/// Validates `page_size`: 0 means the default; negative or above the maximum is an error.
+/// Validates `page_size`: 0 means the default, above the maximum is the maximum (AIP-158),
+/// negative is an error.
 pub fn parse_page_size(page_size: i32, violations: &mut FieldViolations) -> i64 {
     match i64::from(page_size) {
         0 => DEFAULT_PAGE_SIZE,
@@ -24,12 +25,30 @@ pub fn parse_page_size(page_size: i32, violations: &mut FieldViolations) -> i64 
             violations.add("page_size", "must not be negative");
             DEFAULT_PAGE_SIZE
         }
-        size if size > MAX_PAGE_SIZE => {
-            violations.add("page_size", format!("must be at most {MAX_PAGE_SIZE}"));
-            DEFAULT_PAGE_SIZE
-        }
-        size => size,
+        size => size.min(MAX_PAGE_SIZE),
     }
+}
+
+/// Rows to read for a page of `limit`: one more, to learn whether another page follows.
+pub fn rows_to_read(limit: i64) -> i64 {
+    limit + 1
+}
+
+/// Ends a page read with [`rows_to_read`]: keeps `limit` rows and returns them with the token
+/// of the next page (empty when this is the last), made from the last row's cursor.
+pub fn finish_page<T, C: Serialize>(
+    mut rows: Vec<T>,
+    limit: i64,
+    filters: &str,
+    cursor_of: impl FnOnce(&T) -> C,
+) -> (Vec<T>, String) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() <= limit {
+        return (rows, String::new());
+    }
+    rows.truncate(limit);
+    let token = rows.last().map(|last| encode_page_token(&cursor_of(last), filters)).unwrap_or_default();
+    (rows, token)
 }
 
 #[derive(Serialize, serde::Deserialize)]
@@ -106,9 +125,20 @@ mod tests {
         let mut violations = FieldViolations::new();
         assert_eq!(parse_page_size(0, &mut violations), DEFAULT_PAGE_SIZE);
         assert_eq!(parse_page_size(1000, &mut violations), 1000);
+        assert_eq!(parse_page_size(1001, &mut violations), MAX_PAGE_SIZE);
+        assert_eq!(parse_page_size(i32::MAX, &mut violations), MAX_PAGE_SIZE);
         assert!(violations.is_empty());
         parse_page_size(-1, &mut violations);
-        parse_page_size(1001, &mut violations);
         assert!(violations.finish().is_err());
+    }
+
+    #[test]
+    fn a_page_keeps_its_limit_and_points_after_its_last_row() {
+        let (rows, token) = finish_page(vec![1_i64, 2, 3], 2, "f", |last| *last);
+        assert_eq!(rows, [1, 2]);
+        let mut violations = FieldViolations::new();
+        assert_eq!(parse_page_token::<i64>(&token, "f", &mut violations), Some(2));
+        let (rows, token) = finish_page(vec![1_i64, 2], 2, "f", |last| *last);
+        assert_eq!((rows, token), (vec![1, 2], String::new()));
     }
 }

@@ -44,9 +44,10 @@ async fn list_jobs_rejects_bad_filters_pages_and_tokens() {
     let bad_states = ListJobsRequest { states: vec![JobState::Unspecified as i32, 42], ..Default::default() };
     assert_invalid_fields(&admin.list_jobs(bad_states).await.unwrap_err(), &["states[0]", "states[1]"]);
     assert_invalid_fields(
-        &admin.list_jobs(ListJobsRequest { page_size: 5000, ..Default::default() }).await.unwrap_err(),
+        &admin.list_jobs(ListJobsRequest { page_size: -1, ..Default::default() }).await.unwrap_err(),
         &["page_size"],
     );
+    admin.list_jobs(ListJobsRequest { page_size: 5000, ..Default::default() }).await.expect("coerced to 1000");
     assert_invalid_fields(
         &admin.list_jobs(ListJobsRequest { page_token: "nope".to_owned(), ..Default::default() }).await.unwrap_err(),
         &["page_token"],

@@ -117,3 +117,87 @@ async fn a_job_that_runs_to_completion_during_a_redis_outage_reaches_open_watche
         }
     }
 }
+
+/// Writers that import anime until told to stop, counting what was acknowledged and how each
+/// failure was answered.
+#[derive(Default)]
+struct Load {
+    acknowledged: std::sync::Mutex<Vec<String>>,
+    failures: std::sync::Mutex<Vec<tonic::Status>>,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl Load {
+    fn acknowledged(&self) -> usize {
+        self.acknowledged.lock().unwrap().len()
+    }
+
+    fn failures(&self) -> usize {
+        self.failures.lock().unwrap().len()
+    }
+}
+
+/// Waits until `done` holds, polling the counters the writers update.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..600 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+#[tokio::test]
+async fn a_database_cut_under_load_answers_only_unavailable_and_keeps_every_acknowledged_write() {
+    use std::sync::{Arc, atomic::Ordering};
+
+    let proxy = ChaosProxy::start(medley_tests::db::server_addr()).await;
+    let server = TestServer::builder().database_through(proxy.addr()).start().await;
+    let client = server.client_with_key(&server.create_key(&[Scope::Import]).await).await;
+    let load = Arc::new(Load::default());
+    let writers: Vec<_> = (0..8)
+        .map(|writer| {
+            let (mut catalog, load) = (client.catalog(), load.clone());
+            tokio::spawn(async move {
+                for i in 0.. {
+                    if load.stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let id = format!("{writer}-{i}");
+                    let anime = crate::catalog::anime(&id, &format!("Load {id}"));
+                    match catalog.import_anime(medley_sdk::pb::ImportAnimeRequest { anime: Some(anime) }).await {
+                        Ok(_) => load.acknowledged.lock().unwrap().push(id),
+                        Err(status) => load.failures.lock().unwrap().push(status),
+                    }
+                }
+            })
+        })
+        .collect();
+
+    until("writes before the outage", || load.acknowledged() >= 40).await;
+    proxy.cut();
+    until("writers notice the outage", || load.failures() >= 16).await;
+    proxy.restore();
+    let after_restore = load.acknowledged();
+    until("writes after the outage", || load.acknowledged() >= after_restore + 40).await;
+    load.stop.store(true, Ordering::SeqCst);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    for status in load.failures.lock().unwrap().iter() {
+        assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+        assert!(status.get_error_details().retry_info().is_some(), "retry info: {status:?}");
+    }
+    let acknowledged = load.acknowledged.lock().unwrap().clone();
+    let mut catalog = client.with_api_key(&server.admin_key).unwrap().catalog();
+    for id in &acknowledged {
+        let lookup = medley_sdk::pb::get_anime_request::Lookup::Source(medley_sdk::pb::SourceRef {
+            source_name: "test-source".into(),
+            source_id: id.clone(),
+        });
+        let found = catalog.get_anime(medley_sdk::pb::GetAnimeRequest { lookup: Some(lookup) }).await;
+        assert!(found.is_ok(), "acknowledged write {id} is missing: {found:?}");
+    }
+}

@@ -22,6 +22,32 @@ async fn unreachable_postgres_names_the_url_and_the_fix_without_the_password() {
 }
 
 #[tokio::test]
+async fn passwords_in_query_parameters_and_source_urls_are_redacted_everywhere_they_are_printed() {
+    use medley_server::{config::ConfigEntries as _, services::mapping::sources::SourceSpec};
+
+    let message = start_error(|c| {
+        c.platform.database_url = "postgres://medley@127.0.0.1:1/medley?password=hunter2&sslmode=disable".to_owned()
+    })
+    .await;
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(message.contains("password=***&sslmode=disable"), "{message}");
+
+    let (mut settings, _db, _redis) = TestServer::builder().prepare().await;
+    settings.platform.redis_url = "redis://:hunter2@127.0.0.1:6379".to_owned();
+    settings.services.catalog.kodik_base_url = "https://kodik:hunter2@kodik.example".to_owned();
+    settings.services.catalog.shikimori_base_url = "https://shiki.example/?token=hunter2".to_owned();
+    let source = SourceSpec::parse("aod=https://u:hunter2@example.com/aod.json?sig=hunter2").unwrap();
+    settings.services.mapping.sources.0 = vec![source.clone()];
+    let printed = settings.to_string();
+    assert!(!printed.contains("hunter2"), "{printed}");
+    assert!(
+        settings.entries().iter().any(|(name, value)| *name == "MEDLEY_MAPPING_SOURCES"
+            && value == "aod=https://u:***@example.com/aod.json?sig=***")
+    );
+    assert_eq!(source.to_string(), "aod=https://u:***@example.com/aod.json?sig=***");
+}
+
+#[tokio::test]
 async fn unreachable_redis_names_the_url_and_the_fix() {
     let message = start_error(|c| c.platform.redis_url = "redis://127.0.0.1:1".to_owned()).await;
     assert!(message.contains("redis://127.0.0.1:1"), "{message}");

@@ -17,7 +17,7 @@ use diesel_async::{
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::config::{Config, redact_url_password};
+use crate::config::{Config, redact_url};
 
 /// Every migration in `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
@@ -52,7 +52,7 @@ pub fn build_pool(config: &Config) -> anyhow::Result<DbPool> {
 /// Connects to `url`, bounded by `timeout`, with an error that says what was tried and how to
 /// fix it.
 pub async fn connect(url: &str, timeout: Duration) -> anyhow::Result<AsyncPgConnection> {
-    let shown = redact_url_password(url);
+    let shown = redact_url(url);
     match tokio::time::timeout(timeout, AsyncPgConnection::establish(url)).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(error)) => Err(anyhow::anyhow!(
@@ -185,7 +185,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<()> {
 /// Checks, for a command that must not create anything, that the database exists and has every
 /// migration of this build; the error says how to get there.
 pub async fn check_exists(config: &Config) -> anyhow::Result<()> {
-    let shown = redact_url_password(&config.database_url);
+    let shown = redact_url(&config.database_url);
     let conn = match tokio::time::timeout(config.database_timeout(), AsyncPgConnection::establish(&config.database_url))
         .await
     {

@@ -234,7 +234,8 @@ pub fn full_jitter(base: Duration, max: Duration, attempt: u32) -> Duration {
 }
 
 /// The error and its causes, without the URL (which may carry a token).
-fn describe(error: reqwest::Error) -> String {
+/// A transport error with its causes, without its URL (which may carry credentials).
+pub fn describe(error: reqwest::Error) -> String {
     use std::error::Error as _;
     let error = error.without_url();
     let mut text = if error.is_timeout() { "timed out".to_owned() } else { error.to_string() };

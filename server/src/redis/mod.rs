@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::config::{Config, redact_url_password};
+use crate::config::{Config, redact_url};
 
 /// Opens the connection manager and checks Redis answers, with an error that names the URL and
 /// how to fix it. After start, the manager reconnects on its own. The client is returned too,
 /// for pub/sub connections.
 pub async fn connect(config: &Config) -> anyhow::Result<(::redis::Client, ConnectionManager)> {
-    let shown = redact_url_password(&config.redis_url);
+    let shown = redact_url(&config.redis_url);
     let hint = "hint: start Redis or point MEDLEY_REDIS_URL (or --redis-url) at a running server";
     let client = ::redis::Client::open(config.redis_url.as_str())
         .map_err(|error| anyhow::anyhow!("invalid Redis url {shown}: {error}"))?;

@@ -9,7 +9,7 @@ use crate::{
     auth::Scope,
     auth::{keys::KeySpec, model::ApiKeyRow, store::KeyCursor},
     error::FieldViolations,
-    pagination::{encode_page_token, parse_page_size, parse_page_token},
+    pagination::{finish_page, parse_page_size, parse_page_token},
     proto_time::{from_timestamp, to_timestamp},
 };
 
@@ -110,17 +110,10 @@ pub fn parse_list_request(request: pb::ListApiKeysRequest) -> Result<ListKeys, A
 
 /// Builds a `ListApiKeysResponse` from one more row than the page holds (the extra row only
 /// proves there is a next page).
-pub fn list_response(mut rows: Vec<ApiKeyRow>, request: &ListKeys) -> pb::ListApiKeysResponse {
-    let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
-    let has_more = rows.len() > limit;
-    rows.truncate(limit);
-    let next_page_token = match rows.last() {
-        Some(last) if has_more => encode_page_token(
-            &KeyCursor { created_at: last.created_at, id: last.id },
-            &list_filters(request.show_revoked),
-        ),
-        _ => String::new(),
-    };
+pub fn list_response(rows: Vec<ApiKeyRow>, request: &ListKeys) -> pb::ListApiKeysResponse {
+    let filters = list_filters(request.show_revoked);
+    let (rows, next_page_token) =
+        finish_page(rows, request.limit, &filters, |last| KeyCursor { created_at: last.created_at, id: last.id });
     pb::ListApiKeysResponse { api_keys: rows.iter().map(api_key_to_pb).collect(), next_page_token }
 }
 

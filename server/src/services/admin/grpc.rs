@@ -1,12 +1,10 @@
-//! `medley.v1.AdminService`: converts requests, delegates to the store, converts answers.
+//! `medley.v1.AdminService`: converts requests, delegates, converts answers.
 
-use chrono::Utc;
 use medley_sdk::pb::{self, admin_service_server::AdminService};
 use tonic::{Request, Response, Status};
 
-use super::{AdminError, convert, jobs, watch};
+use super::{jobs, keys, watch};
 use crate::{
-    auth::{keys, store},
     platform::Platform,
     proto_time::{to_duration, to_timestamp},
 };
@@ -45,51 +43,28 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::CreateApiKeyRequest>,
     ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
-        let spec = convert::parse_create_request(request.into_inner(), Utc::now())?;
-        let mut conn = self.state.db.get().await.map_err(AdminError::from)?;
-        let created = keys::create_key(&mut conn, &spec).await.map_err(AdminError::Platform)?;
-        tracing::info!(api_key.id = %created.row.id, api_key.name = %created.row.name, "api key created");
-        Ok(Response::new(pb::CreateApiKeyResponse {
-            api_key: Some(convert::api_key_to_pb(&created.row)),
-            secret: created.secret,
-        }))
+        Ok(Response::new(keys::create(&self.state, request.into_inner()).await?))
     }
 
     async fn get_api_key(
         &self,
         request: Request<pb::GetApiKeyRequest>,
     ) -> Result<Response<pb::GetApiKeyResponse>, Status> {
-        let pb::GetApiKeyRequest { id } = request.into_inner();
-        let id = convert::parse_key_id(&id)?;
-        let mut conn = self.state.db.get().await.map_err(AdminError::from)?;
-        let row = store::find_key(&mut conn, id).await.map_err(AdminError::from)?.ok_or(AdminError::KeyNotFound(id))?;
-        Ok(Response::new(pb::GetApiKeyResponse { api_key: Some(convert::api_key_to_pb(&row)) }))
+        Ok(Response::new(keys::get(&self.state, request.into_inner()).await?))
     }
 
     async fn list_api_keys(
         &self,
         request: Request<pb::ListApiKeysRequest>,
     ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
-        let list = convert::parse_list_request(request.into_inner())?;
-        let mut conn = self.state.db.get().await.map_err(AdminError::from)?;
-        let rows = store::list_keys(&mut conn, list.show_revoked, list.after, list.limit + 1)
-            .await
-            .map_err(AdminError::from)?;
-        Ok(Response::new(convert::list_response(rows, &list)))
+        Ok(Response::new(keys::list(&self.state, request.into_inner()).await?))
     }
 
     async fn revoke_api_key(
         &self,
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
-        let pb::RevokeApiKeyRequest { id } = request.into_inner();
-        let id = convert::parse_key_id(&id)?;
-        let mut conn = self.state.db.get().await.map_err(AdminError::from)?;
-        let row =
-            store::revoke_key(&mut conn, id).await.map_err(AdminError::from)?.ok_or(AdminError::KeyNotFound(id))?;
-        self.state.verifier.forget_key(id);
-        tracing::info!(api_key.id = %id, "api key revoked");
-        Ok(Response::new(pb::RevokeApiKeyResponse { api_key: Some(convert::api_key_to_pb(&row)) }))
+        Ok(Response::new(keys::revoke(&self.state, request.into_inner()).await?))
     }
 
     async fn list_jobs(&self, request: Request<pb::ListJobsRequest>) -> Result<Response<pb::ListJobsResponse>, Status> {

@@ -14,7 +14,7 @@ use crate::{
         schedule::{next_tick, parse_cron},
         schedule_store, store,
     },
-    pagination::{encode_page_token, parse_page_size, parse_page_token},
+    pagination::{finish_page, parse_page_size, parse_page_token, rows_to_read},
     platform::Platform,
 };
 
@@ -72,14 +72,10 @@ pub async fn list_jobs(state: &Platform, request: pb::ListJobsRequest) -> Result
     violations.finish().map_err(AdminError::Invalid)?;
 
     let mut conn = state.db.get().await.map_err(AdminError::from)?;
-    let mut rows =
-        store::list_jobs(&mut conn, &kinds, &parsed_states, before, limit + 1).await.map_err(AdminError::from)?;
-    let has_more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_page_token = match rows.last() {
-        Some(last) if has_more => encode_page_token(&last.id, &filters),
-        _ => String::new(),
-    };
+    let rows = store::list_jobs(&mut conn, &kinds, &parsed_states, before, rows_to_read(limit))
+        .await
+        .map_err(AdminError::from)?;
+    let (rows, next_page_token) = finish_page(rows, limit, &filters, |last| last.id);
     Ok(pb::ListJobsResponse { jobs: rows.iter().map(job_to_pb).collect(), next_page_token })
 }
 

@@ -2,7 +2,7 @@
 //! their checks are the platform's `auth`).
 //!
 //! - `grpc.rs` — the tonic service: converts requests, delegates, converts answers.
-//! - `jobs.rs` — the job and schedule RPCs; `watch.rs` — the `WatchJobs` stream.
+//! - `keys.rs` — the API-key RPCs; `jobs.rs` — the job and schedule RPCs; `watch.rs` — the `WatchJobs` stream.
 //! - `convert.rs` — request validation and proto conversions.
 //! - `error.rs` — [`AdminError`] and its mapping to statuses.
 //! - `cli.rs` — `medley keys`.
@@ -12,6 +12,7 @@ pub mod convert;
 pub mod error;
 pub mod grpc;
 pub mod jobs;
+pub mod keys;
 pub mod watch;
 
 pub use error::AdminError;

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::config::ConfigEntries;
+use crate::config::{ConfigEntries, redact_url};
 
 /// Which Shikimori title becomes the display title.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -102,11 +102,11 @@ impl ConfigEntries for CatalogConfig {
     fn entries(&self) -> Vec<(&'static str, String)> {
         let token = if self.kodik_token.is_empty() { "(not set)" } else { "***" };
         vec![
-            ("MEDLEY_KODIK_BASE_URL", self.kodik_base_url.clone()),
+            ("MEDLEY_KODIK_BASE_URL", redact_url(&self.kodik_base_url)),
             ("MEDLEY_KODIK_TOKEN", token.to_owned()),
             ("MEDLEY_KODIK_RPS", self.kodik_rps.to_string()),
             ("MEDLEY_KODIK_PAGE_SIZE", self.kodik_page_size.to_string()),
-            ("MEDLEY_SHIKIMORI_BASE_URL", self.shikimori_base_url.clone()),
+            ("MEDLEY_SHIKIMORI_BASE_URL", redact_url(&self.shikimori_base_url)),
             ("MEDLEY_SHIKIMORI_USER_AGENT", self.shikimori_user_agent.clone()),
             ("MEDLEY_SHIKIMORI_RPS", self.shikimori_rps.to_string()),
             ("MEDLEY_SHIKIMORI_RPM", self.shikimori_rpm.to_string()),

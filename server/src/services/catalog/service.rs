@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     error::FieldViolations,
-    pagination::{encode_page_token, parse_page_size, parse_page_token},
+    pagination::{finish_page, parse_page_size, parse_page_token, rows_to_read},
     platform::Platform,
 };
 
@@ -204,20 +204,12 @@ pub async fn list_anime(
     let cursor: Option<AnimeCursor> = parse_page_token(&page_token, &fingerprint, &mut violations);
     violations.finish().map_err(CatalogError::Invalid)?;
     let mut conn = state.db.get().await?;
-    let rows = store::list_anime(&mut conn, &filter, sort, cursor.as_ref(), limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    let page: Vec<_> = rows.into_iter().take(limit as usize).collect();
-    let next_page_token = match page.last() {
-        Some(last) if more => {
-            let cursor = match sort {
-                AnimeSort::Title => AnimeCursor::Title(last.title.clone(), last.id),
-                AnimeSort::UpdatedDesc => AnimeCursor::Updated(last.updated_at, last.id),
-                AnimeSort::YearDesc => AnimeCursor::Year(last.year.unwrap_or(-1), last.id),
-            };
-            encode_page_token(&cursor, &fingerprint)
-        }
-        _ => String::new(),
-    };
+    let rows = store::list_anime(&mut conn, &filter, sort, cursor.as_ref(), rows_to_read(limit)).await?;
+    let (page, next_page_token) = finish_page(rows, limit, &fingerprint, |last| match sort {
+        AnimeSort::Title => AnimeCursor::Title(last.title.clone(), last.id),
+        AnimeSort::UpdatedDesc => AnimeCursor::Updated(last.updated_at, last.id),
+        AnimeSort::YearDesc => AnimeCursor::Year(last.year.unwrap_or(-1), last.id),
+    });
     Ok(pb::ListAnimeResponse { anime: page.iter().map(anime_to_pb).collect(), next_page_token })
 }
 
@@ -237,13 +229,9 @@ pub async fn list_episodes(
     if store::find_anime(&mut conn, uuid).await?.is_none() {
         return Err(CatalogError::AnimeNotFound(anime_id));
     }
-    let rows = store::list_episodes(&mut conn, uuid, available_only, after, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    let page: Vec<_> = rows.into_iter().take(limit as usize).collect();
-    let next_page_token = match page.last() {
-        Some(last) if more => encode_page_token(&(last.season, last.number, last.id), &fingerprint),
-        _ => String::new(),
-    };
+    let rows = store::list_episodes(&mut conn, uuid, available_only, after, rows_to_read(limit)).await?;
+    let (page, next_page_token) =
+        finish_page(rows, limit, &fingerprint, |last| (last.season, last.number, last.id));
     Ok(pb::ListEpisodesResponse { episodes: page.iter().map(episode_to_pb).collect(), next_page_token })
 }
 

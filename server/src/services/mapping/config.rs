@@ -9,7 +9,7 @@ use std::fmt;
 use clap::Args;
 
 use super::sources::SourceSpec;
-use crate::config::{ConfigEntries, redact_url_password};
+use crate::config::ConfigEntries;
 
 /// The public lists the mapping pipeline reads by default: the maintained fork of
 /// anime-offline-database (the original is archived), Fribb's TVDB/TMDB/IMDb list, ARM (Annict,
@@ -46,6 +46,7 @@ fn parse_sources(text: &str) -> Result<MappingSources, String> {
 
 impl ConfigEntries for MappingConfig {
     fn entries(&self) -> Vec<(&'static str, String)> {
-        vec![("MEDLEY_MAPPING_SOURCES", redact_url_password(&self.sources.to_string()))]
+        // The sources print redacted (see `SourceSpec`'s Display).
+        vec![("MEDLEY_MAPPING_SOURCES", self.sources.to_string())]
     }
 }

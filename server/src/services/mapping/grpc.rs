@@ -4,7 +4,6 @@ use medley_sdk::pb::{self, mapping_service_server::MappingService};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 use super::{
     MappingError, MappingState,
@@ -12,10 +11,7 @@ use super::{
     lookup::{self, MAX_BATCH, require_stored},
     overrides, runs, store,
 };
-use crate::{
-    error::FieldViolations,
-    pagination::{encode_page_token, parse_page_size, parse_page_token},
-};
+use crate::error::FieldViolations;
 
 /// Records per export message by default, and at most.
 const EXPORT_BATCH: (i32, i32) = (500, 1000);
@@ -209,51 +205,21 @@ impl MappingService for MappingApi {
         &self,
         request: Request<pb::PutOverrideRequest>,
     ) -> Result<Response<pb::PutOverrideResponse>, Status> {
-        let row = overrides::parse_put(request.into_inner()).map_err(MappingError::Invalid)?;
-        let mut conn = self.state.platform.db.get().await.map_err(MappingError::from)?;
-        let stored = store::put_override(&mut conn, &row).await.map_err(MappingError::from)?;
-        tracing::info!(override.id = %stored.id, "mapping override stored");
-        Ok(Response::new(pb::PutOverrideResponse { r#override: Some(overrides::to_pb(&stored)) }))
+        Ok(Response::new(overrides::put(&self.state.platform, request.into_inner()).await?))
     }
 
     async fn list_overrides(
         &self,
         request: Request<pb::ListOverridesRequest>,
     ) -> Result<Response<pb::ListOverridesResponse>, Status> {
-        let request = request.into_inner();
-        let mut violations = FieldViolations::new();
-        let limit = parse_page_size(request.page_size, &mut violations);
-        let cursor: Option<(chrono::DateTime<chrono::Utc>, Uuid)> =
-            parse_page_token(&request.page_token, "overrides", &mut violations);
-        violations.finish().map_err(MappingError::Invalid)?;
-        let mut conn = self.state.platform.db.get().await.map_err(MappingError::from)?;
-        let rows = store::list_overrides(&mut conn, cursor, limit + 1).await.map_err(MappingError::from)?;
-        let more = rows.len() as i64 > limit;
-        let page: Vec<_> = rows.into_iter().take(limit as usize).collect();
-        let next_page_token = match page.last() {
-            Some(last) if more => encode_page_token(&(last.created_at, last.id), "overrides"),
-            _ => String::new(),
-        };
-        Ok(Response::new(pb::ListOverridesResponse {
-            overrides: page.iter().map(overrides::to_pb).collect(),
-            next_page_token,
-        }))
+        Ok(Response::new(overrides::list(&self.state.platform, request.into_inner()).await?))
     }
 
     async fn delete_override(
         &self,
         request: Request<pb::DeleteOverrideRequest>,
     ) -> Result<Response<pb::DeleteOverrideResponse>, Status> {
-        let id = request.into_inner().id;
-        let Ok(uuid) = Uuid::parse_str(&id) else {
-            let mut violations = FieldViolations::new();
-            violations.add("id", "must be an override id (a UUID)");
-            return Err(violations.into_error().into());
-        };
-        let mut conn = self.state.platform.db.get().await.map_err(MappingError::from)?;
-        // Deleting twice succeeds, so a retried call is harmless.
-        store::delete_override(&mut conn, uuid).await.map_err(MappingError::from)?;
-        Ok(Response::new(pb::DeleteOverrideResponse {}))
+        Ok(Response::new(overrides::delete(&self.state.platform, request.into_inner()).await?))
     }
 }
 

@@ -166,7 +166,7 @@ pub async fn status(state: &MappingState) -> Result<pb::GetStatusResponse, Mappi
             .into_iter()
             .map(|s| pb::MappingSource {
                 kind: s.kind,
-                location: s.location,
+                location: crate::config::redact_url(&s.location),
                 etag: s.etag.unwrap_or_default(),
                 last_modified: s.last_modified.unwrap_or_default(),
                 sha256: s.sha256,

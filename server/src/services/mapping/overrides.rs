@@ -6,13 +6,21 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
+    MappingError,
     convert::{ParsedKey, parse_key, platform_id_to_pb},
     merge::{OverrideChange, OverrideInput},
     platform::{Role, canonical_id, spec_of_number},
     sources::SourceId,
-    store::OverrideRow,
+    store::{self, OverrideRow},
 };
-use crate::{error::FieldViolations, proto_time::to_timestamp};
+use crate::{
+    error::FieldViolations,
+    pagination::{finish_page, parse_page_size, parse_page_token, rows_to_read},
+    proto_time::to_timestamp,
+};
+
+/// The shared platform (named apart from the anime platforms of this module).
+type Shared = crate::platform::Platform;
 
 /// Longest title or note accepted.
 const MAX_TEXT: usize = 1000;
@@ -167,4 +175,44 @@ pub fn to_pb(row: &OverrideRow) -> pb::MappingOverride {
         note: row.note.clone(),
         update_time: Some(to_timestamp(row.updated_at)),
     }
+}
+
+/// `PutOverride`.
+pub async fn put(platform: &Shared, request: pb::PutOverrideRequest) -> Result<pb::PutOverrideResponse, MappingError> {
+    let row = parse_put(request).map_err(MappingError::Invalid)?;
+    let mut conn = platform.db.get().await?;
+    let stored = store::put_override(&mut conn, &row).await?;
+    tracing::info!(override.id = %stored.id, "mapping override stored");
+    Ok(pb::PutOverrideResponse { r#override: Some(to_pb(&stored)) })
+}
+
+/// `ListOverrides`, newest first.
+pub async fn list(
+    platform: &Shared,
+    request: pb::ListOverridesRequest,
+) -> Result<pb::ListOverridesResponse, MappingError> {
+    let mut violations = FieldViolations::new();
+    let limit = parse_page_size(request.page_size, &mut violations);
+    let cursor: Option<(chrono::DateTime<Utc>, Uuid)> =
+        parse_page_token(&request.page_token, "overrides", &mut violations);
+    violations.finish().map_err(MappingError::Invalid)?;
+    let mut conn = platform.db.get().await?;
+    let rows = store::list_overrides(&mut conn, cursor, rows_to_read(limit)).await?;
+    let (page, next_page_token) = finish_page(rows, limit, "overrides", |last| (last.created_at, last.id));
+    Ok(pb::ListOverridesResponse { overrides: page.iter().map(to_pb).collect(), next_page_token })
+}
+
+/// `DeleteOverride`: deleting twice succeeds, so a retried call is harmless.
+pub async fn delete(
+    platform: &Shared,
+    request: pb::DeleteOverrideRequest,
+) -> Result<pb::DeleteOverrideResponse, MappingError> {
+    let Ok(id) = Uuid::parse_str(&request.id) else {
+        let mut violations = FieldViolations::new();
+        violations.add("id", "must be an override id (a UUID)");
+        return Err(MappingError::Invalid(violations.into_error()));
+    };
+    let mut conn = platform.db.get().await?;
+    store::delete_override(&mut conn, id).await?;
+    Ok(pb::DeleteOverrideResponse {})
 }

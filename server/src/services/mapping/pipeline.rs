@@ -226,7 +226,7 @@ pub async fn run(
                 summary.records_read += parsed.records.len() as u64;
                 summary.sources.push(SourceReport {
                     kind: spec.kind.to_string(),
-                    location: spec.location.clone(),
+                    location: spec.shown_location(),
                     outcome: if changed { "changed" } else { "unchanged" }.to_owned(),
                     records: parsed.records.len() as u64,
                     bad_ids: parsed.bad_ids,
@@ -238,7 +238,7 @@ pub async fn run(
             Err(error) => {
                 summary.sources.push(SourceReport {
                     kind: spec.kind.to_string(),
-                    location: spec.location.clone(),
+                    location: spec.shown_location(),
                     outcome: "failed".to_owned(),
                     error: error.to_string(),
                     ..SourceReport::default()
@@ -335,14 +335,14 @@ async fn read_source(
             let body = previous.body.clone().unwrap_or_default();
             let bytes = fetch::decompress(body).map_err(|reason| SourceError::Malformed {
                 kind: spec.kind,
-                location: spec.location.clone(),
+                location: spec.shown_location(),
                 reason,
             })?;
             (bytes, SourceRow { checked_at: now, ..previous })
         }
         (Fetched::NotModified, None) => {
             return Err(SourceError::Fetch {
-                location: spec.location.clone(),
+                location: spec.shown_location(),
                 reason: "the server answered 304 to an unconditional request".into(),
             });
         }
@@ -370,7 +370,7 @@ async fn read_source(
     let (kind_, location) = (spec.kind, spec.location.clone());
     let parsed =
         tokio::task::spawn_blocking(move || sources::parse(kind_, &location, &bytes)).await.map_err(|e| {
-            SourceError::Malformed { kind: spec.kind, location: spec.location.clone(), reason: e.to_string() }
+            SourceError::Malformed { kind: spec.kind, location: spec.shown_location(), reason: e.to_string() }
         })??;
     row.records = parsed.records.len() as i64;
     let changed = row.changed_at == now;

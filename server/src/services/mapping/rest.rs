@@ -323,7 +323,7 @@ async fn status(State(state): State<MappingState>) -> Response {
     let sources: Vec<Value> = status
         .sources
         .iter()
-        .map(|s| json!({ "kind": s.kind, "location": s.location, "records": s.records, "sha256": s.sha256 }))
+        .map(|s| json!({ "kind": s.kind, "location": crate::config::redact_url(&s.location), "records": s.records, "sha256": s.sha256 }))
         .collect();
     let last_run = status.last_run.as_ref().map(|run| {
         json!({

@@ -24,7 +24,7 @@ use crate::{
         JobContext, JobError, JobHandler, JobRow, NewJob, event::JobEvent, schedule::ScheduleSpec,
         store as job_store,
     },
-    pagination::{encode_page_token, parse_page_size, parse_page_token},
+    pagination::{finish_page, parse_page_size, parse_page_token, rows_to_read},
     platform::Platform,
     proto_time::to_timestamp,
     redis::keys::Topic,
@@ -241,16 +241,11 @@ pub async fn list(
     let before: Option<i64> = parse_page_token(&request.page_token, "import-runs", &mut violations);
     violations.finish().map_err(CatalogError::Invalid)?;
     let mut conn = state.db.get().await?;
-    let jobs = job_store::list_jobs(&mut conn, &[KIND.to_owned()], &[], before, limit + 1).await?;
-    let more = jobs.len() as i64 > limit;
-    let jobs: Vec<JobRow> = jobs.into_iter().take(limit as usize).collect();
+    let jobs = job_store::list_jobs(&mut conn, &[KIND.to_owned()], &[], before, rows_to_read(limit)).await?;
+    let (jobs, next_page_token) = finish_page(jobs, limit, "import-runs", |last: &JobRow| last.id);
     let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
     let rows = run_store::find_runs(&mut conn, &ids).await?;
     let runs = jobs.iter().map(|job| run_to_pb(job, rows.iter().find(|r| r.job_id == job.id))).collect();
-    let next_page_token = match jobs.last() {
-        Some(last) if more => encode_page_token(&last.id, "import-runs"),
-        _ => String::new(),
-    };
     Ok(pb::ListImportRunsResponse { runs, next_page_token })
 }
 

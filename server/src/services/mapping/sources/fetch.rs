@@ -50,7 +50,7 @@ pub async fn fetch(
     location: &str,
     previous: Option<&Validators>,
 ) -> Result<Fetched, SourceError> {
-    let error = |reason: String| SourceError::Fetch { location: location.to_owned(), reason };
+    let error = |reason: String| SourceError::Fetch { location: crate::config::redact_url(location), reason };
     if !(location.starts_with("http://") || location.starts_with("https://")) {
         let bytes = tokio::fs::read(location).await.map_err(|e| error(e.to_string()))?;
         return finish(bytes, Validators::default()).map_err(error);
@@ -64,7 +64,7 @@ pub async fn fetch(
             request = request.header(header::IF_MODIFIED_SINCE, modified);
         }
     }
-    let response = request.send().await.map_err(|e| error(describe(&e)))?;
+    let response = request.send().await.map_err(|e| error(crate::outbound::describe(e)))?;
     let status = response.status();
     if status == StatusCode::NOT_MODIFIED {
         return Ok(Fetched::NotModified);
@@ -81,7 +81,7 @@ pub async fn fetch(
         return Err(error(format!("body of {length} bytes is above the {MAX_BODY}-byte limit")));
     }
     let expected = response.content_length();
-    let bytes = response.bytes().await.map_err(|e| error(format!("body cut off: {}", describe(&e))))?;
+    let bytes = response.bytes().await.map_err(|e| error(format!("body cut off: {}", crate::outbound::describe(e))))?;
     if let Some(expected) = expected
         && expected != bytes.len() as u64
     {
@@ -119,14 +119,3 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn describe(error: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}

@@ -112,9 +112,17 @@ impl SourceSpec {
     }
 }
 
+impl SourceSpec {
+    /// The location fit to print: credentials in a URL redacted.
+    pub fn shown_location(&self) -> String {
+        crate::config::redact_url(&self.location)
+    }
+}
+
+/// `kind=location`, credentials in the location redacted.
 impl fmt::Display for SourceSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}={}", self.kind, self.location)
+        write!(f, "{}={}", self.kind, self.shown_location())
     }
 }
 
