@@ -142,10 +142,8 @@ async fn reads_and_edits_reject_bad_ids_and_filters() {
     assert_invalid_fields(&status, &["run_id"]);
     let mut watch = catalog.watch_import(pb::WatchImportRequest { run_id: 999_999 }).await;
     assert_eq!(watch.as_mut().map(|_| ()).unwrap_err().code(), tonic::Code::NotFound);
-    let status = catalog
-        .list_import_runs(pb::ListImportRunsRequest { page_size: -5, ..Default::default() })
-        .await
-        .unwrap_err();
+    let status =
+        catalog.list_import_runs(pb::ListImportRunsRequest { page_size: -5, ..Default::default() }).await.unwrap_err();
     assert_invalid_fields(&status, &["page_size"]);
     catalog
         .list_import_runs(pb::ListImportRunsRequest { page_size: 5000, ..Default::default() })
