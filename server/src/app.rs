@@ -16,6 +16,7 @@ use crate::{
     grpc, health, http_server,
     jobs::{self, Registry},
     platform::{DatabaseSetup, Platform},
+    request_guard::RequestLimits,
     services::{self, ServicesConfig},
 };
 
@@ -74,6 +75,8 @@ pub struct Composition {
     pub routes: RoutesBuilder,
     /// Names of the gRPC services, for health.
     pub service_names: Vec<&'static str>,
+    /// How large each gRPC service's requests may be.
+    pub limits: Vec<(&'static str, RequestLimits)>,
     /// What each RPC requires.
     pub policy: Arc<Policy>,
     /// The HTTP routes of every service.
@@ -87,6 +90,7 @@ pub fn compose(platform: &Platform, config: &ServicesConfig) -> anyhow::Result<C
     let mut composition = Composition {
         routes: RoutesBuilder::default(),
         service_names: Vec::new(),
+        limits: Vec::new(),
         policy: Arc::default(),
         rest: Router::new(),
         registry: jobs::default_registry(&platform.db),
@@ -95,6 +99,7 @@ pub fn compose(platform: &Platform, config: &ServicesConfig) -> anyhow::Result<C
     for contribution in services::build_all(platform, config)? {
         for service in contribution.grpc {
             composition.service_names.push(service.name);
+            composition.limits.push((service.name, service.limits));
             rules.push(service.access);
             (service.add)(&mut composition.routes);
         }
@@ -165,14 +170,14 @@ async fn serve(platform: Platform, composition: Composition) -> anyhow::Result<R
     let grpc_addr = grpc_listener.local_addr()?;
     let http_addr = http_listener.local_addr()?;
     let shutdown = platform.shutdown.clone();
-    let Composition { routes, service_names, policy, rest, registry } = composition;
+    let Composition { routes, service_names, limits, policy, rest, registry } = composition;
 
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let health = health::Health::new(platform.clone(), reporter, service_names.clone());
     // The first check runs before serving, so a health probe never sees an unknown service.
     let healthy = health.check_and_report(None).await;
     let health_task = tokio::spawn(health.watch(healthy, shutdown.clone()));
-    let grpc_server = grpc::GrpcServer { platform: platform.clone(), policy, routes, service_names };
+    let grpc_server = grpc::GrpcServer { platform: platform.clone(), policy, routes, service_names, limits };
     let grpc_task = tokio::spawn(grpc_server.serve(health_service, grpc_listener, shutdown.clone()));
     let http_task = tokio::spawn(http_server::serve(platform.clone(), rest, http_listener, shutdown.clone()));
     let worker_task = tokio::spawn(platform.worker(registry).run(shutdown.clone()));

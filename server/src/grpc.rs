@@ -21,6 +21,7 @@ use crate::{
     auth::{AuthLayer, policy::Policy},
     metrics::MetricsLayer,
     platform::Platform,
+    request_guard::{RequestGuardLayer, RequestLimits, Schema},
 };
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -39,6 +40,8 @@ pub struct GrpcServer {
     pub routes: RoutesBuilder,
     /// Names of the services, for metrics labels.
     pub service_names: Vec<&'static str>,
+    /// How large each service's requests may be.
+    pub limits: Vec<(&'static str, RequestLimits)>,
 }
 
 impl GrpcServer {
@@ -49,7 +52,8 @@ impl GrpcServer {
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let Self { platform: state, policy, mut routes, service_names } = self;
+        let Self { platform: state, policy, mut routes, service_names, limits } = self;
+        let guard = RequestGuardLayer::new(Schema::decode(medley_sdk::FILE_DESCRIPTOR_SET)?, &limits);
         let config = state.config.clone();
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(medley_sdk::FILE_DESCRIPTOR_SET)
@@ -92,6 +96,8 @@ impl GrpcServer {
             .layer(tonic_web::GrpcWebLayer::new())
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.concurrency_limit as usize))
             .layer(AuthLayer::new(state.verifier.clone(), policy))
+            // After auth: an anonymous caller learns nothing about a request's content.
+            .layer(guard)
             .into_inner();
 
         // tonic sets TCP_NODELAY only on listeners it binds itself. Without it, a response larger

@@ -28,10 +28,12 @@ pub mod platform;
 pub mod progress;
 pub mod proto_time;
 pub mod redis;
+pub mod request_guard;
 pub mod runs;
 pub mod service;
 pub mod services;
 pub mod telemetry;
+pub mod text;
 
 pub use app::{RunningServer, Settings, start};
 pub use config::Config;

@@ -10,7 +10,9 @@ use axum::Router;
 use tonic::{server::NamedService, service::RoutesBuilder};
 
 pub use crate::config::ConfigEntries;
-use crate::{auth::policy::ServiceAccess, config::Config, jobs::Registry, platform::Platform};
+use crate::{
+    auth::policy::ServiceAccess, config::Config, jobs::Registry, platform::Platform, request_guard::RequestLimits,
+};
 
 /// One service's entry point.
 pub trait Service: 'static {
@@ -51,10 +53,12 @@ pub struct GrpcService {
     pub add: Box<dyn FnOnce(&mut RoutesBuilder) + Send>,
     /// Its auth rules.
     pub access: ServiceAccess,
+    /// How large its requests may be.
+    pub limits: RequestLimits,
 }
 
 impl GrpcService {
-    /// Wraps a generated tonic server (already configured: message size limits...).
+    /// Wraps a generated tonic server; its requests get [`RequestLimits::DEFAULT`].
     pub fn new<S>(service: S, access: ServiceAccess) -> Self
     where
         S: tower::Service<http::Request<tonic::body::Body>, Error = std::convert::Infallible>
@@ -69,7 +73,18 @@ impl GrpcService {
         let add = Box::new(move |routes: &mut RoutesBuilder| {
             routes.add_service(service);
         });
-        Self { name: S::NAME, add, access: ServiceAccess { service: S::NAME, ..access } }
+        Self {
+            name: S::NAME,
+            add,
+            access: ServiceAccess { service: S::NAME, ..access },
+            limits: RequestLimits::DEFAULT,
+        }
+    }
+
+    /// Sets how large its requests may be (set tonic's `max_decoding_message_size` to at least
+    /// [`RequestLimits::largest`]: the guard answers first, with the right code).
+    pub fn with_limits(self, limits: RequestLimits) -> Self {
+        Self { limits, ..self }
     }
 }
 

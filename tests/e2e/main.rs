@@ -14,6 +14,7 @@ mod mapping;
 mod migrations;
 mod outages;
 mod reflection;
+mod request_guard;
 mod schedules;
 mod server_info;
 mod skeleton;

@@ -14,7 +14,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 
 use super::model::{JobRow, JobState, NewJob};
-use crate::db::schema::jobs;
+use crate::{db::schema::jobs, text};
 
 /// States in which a job holds its dedupe key.
 const LIVE_STATES: [&str; 3] = ["queued", "running", "retrying"];
@@ -177,14 +177,19 @@ pub async fn finish_attempts(
             // Put back without using up the attempt.
             Outcome::Released => (JobState::Queued, None, None, None, 1),
         };
+        // Errors and results may quote upstream text; a NUL in one would fail every job of the
+        // statement.
+        let mut result = result;
+        let mut job_progress = finish.progress.clone();
+        result.iter_mut().chain(job_progress.iter_mut()).for_each(text::clean_json);
         ids.push(finish.id);
         attempts.push(finish.attempt);
         states.push(state.as_str());
         results.push(result);
-        errors.push(error);
+        errors.push(error.map(text::cleaned));
         run_ats.push(run_at);
         deltas.push(delta);
-        progress.push(finish.progress.clone());
+        progress.push(job_progress);
     }
     sql_query(
         "UPDATE jobs AS j SET state = v.state, result = COALESCE(v.result, j.result), \

@@ -112,3 +112,33 @@ async fn a_database_outage_fails_items_as_unavailable_and_a_resend_applies_them(
     };
     assert_eq!(response.created, 2, "nothing of the failed attempts was written: {response:?}");
 }
+
+#[tokio::test]
+async fn an_item_with_a_nul_fails_alone_and_the_rest_of_its_chunk_is_applied() {
+    let server = TestServer::start().await;
+    let mut catalog = server.client().await.catalog();
+    let mut nul = anime("3", "Three");
+    nul.description = Some("broken\u{0}description".into());
+    let mut player = video("1", 2, "610", pb::TranslationType::Voice, 100);
+    player.player.as_mut().expect("a player").quality = Some("720p\u{0}".into());
+    let items = vec![
+        item(Item::Anime(anime("1", "One"))),
+        item(Item::Anime(anime("2", "Two"))),
+        item(Item::Anime(nul)),
+        item(Item::Episodes(episodes("1", 1..=3))),
+        item(Item::Video(video("1", 1, "610", pb::TranslationType::Voice, 100))),
+        item(Item::Video(player)),
+    ];
+    let response = catalog.import_batch(tokio_stream::iter(items)).await.unwrap().into_inner();
+    assert_eq!((response.created, response.failed), (4, 2), "{response:?}");
+    let result = |i: usize| response.results[i].result.clone().unwrap();
+    let R::Error(error) = result(2) else { panic!("the NUL item must fail") };
+    assert_eq!(error.code, tonic::Code::InvalidArgument as i32);
+    assert_eq!(error.fields, ["anime.description"]);
+    let R::Error(error) = result(5) else { panic!("the NUL player must fail") };
+    assert_eq!(error.fields, ["video.player.quality"]);
+    for i in [0, 1, 4] {
+        assert!(!matches!(result(i), R::Error(_)), "item {i} applied: {:?}", result(i));
+    }
+    assert!(matches!(result(3), R::Episodes(e) if e.created == 3));
+}

@@ -1,6 +1,7 @@
 //! `ImportBatch`: a client stream of mixed items applied in chunks.
 //!
-//! Items are validated as they arrive; valid ones are collected into chunks of at most
+//! Items are validated as they arrive (the request guard leaves their text to this handler,
+//! so a bad item fails alone); valid ones are collected into chunks of at most
 //! [`CHUNK_ITEMS`] items (cut early where a key repeats) and each chunk is applied in one
 //! transaction. Reading the next chunk from the client overlaps with writing the previous one,
 //! but chunks commit in order, so an item may rely on everything sent before it. A chunk the
@@ -21,6 +22,7 @@ use super::{
 use crate::{
     db::DbPool,
     error::{ApiError, FieldViolations},
+    request_guard::{self, Schema},
 };
 
 /// Items per chunk.
@@ -28,12 +30,15 @@ const CHUNK_ITEMS: usize = 1_000;
 /// Items per call: results are held until the stream ends and sent in one message (about
 /// 110 bytes per item), so memory and the answer stay bounded.
 pub const MAX_ITEMS: usize = 100_000;
+/// The stream's message type, for the request guard's checks.
+const ITEM_TYPE: &str = "medley.v1.ImportBatchRequest";
 
 type ChunkResult = Vec<(usize, pb::import_item_result::Result)>;
 
 /// Reads the whole stream and returns one result per item.
 pub async fn import_stream(
     db: DbPool,
+    schema: &Schema,
     mut stream: Streaming<pb::ImportBatchRequest>,
 ) -> Result<pb::ImportBatchResponse, Status> {
     let mut results: Vec<Option<pb::import_item_result::Result>> = Vec::new();
@@ -53,7 +58,7 @@ pub async fn import_stream(
             .into());
         }
         results.push(None);
-        let item = match parse(request) {
+        let item = match request_guard::check_message(schema, ITEM_TYPE, &request, "").and_then(|()| parse(request)) {
             Ok(item) => item,
             Err(error) => {
                 results[index] = Some(pb::import_item_result::Result::Error(item_error_to_pb(&error)));

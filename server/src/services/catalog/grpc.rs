@@ -1,5 +1,7 @@
 //! `medley.v1.CatalogService`: converts requests, delegates, converts answers.
 
+use std::sync::Arc;
+
 use medley_sdk::pb::{self, catalog_service_server::CatalogService};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -13,7 +15,7 @@ use super::{
     model::{ImportItem, ItemOutcome},
     service,
 };
-use crate::{error::FieldViolations, platform::Platform};
+use crate::{error::FieldViolations, platform::Platform, request_guard::Schema};
 
 /// The CatalogService implementation.
 #[derive(Clone)]
@@ -21,13 +23,16 @@ pub struct CatalogApi {
     state: Platform,
     /// Whether the importer has what it needs (a Kodik token).
     importer_ready: bool,
+    /// The API's messages, to check `ImportBatch` items one by one.
+    schema: Arc<Schema>,
 }
 
 impl CatalogApi {
     /// Serves CatalogService on the platform; `importer_ready` says whether `StartImport` may
     /// start runs.
-    pub fn new(state: Platform, importer_ready: bool) -> Self {
-        Self { state, importer_ready }
+    pub fn new(state: Platform, importer_ready: bool) -> anyhow::Result<Self> {
+        let schema = Arc::new(Schema::decode(medley_sdk::FILE_DESCRIPTOR_SET)?);
+        Ok(Self { state, importer_ready, schema })
     }
 
     /// Applies one validated item in its own transaction.
@@ -89,7 +94,7 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<Streaming<pb::ImportBatchRequest>>,
     ) -> Result<Response<pb::ImportBatchResponse>, Status> {
-        Ok(Response::new(batch::import_stream(self.state.db.clone(), request.into_inner()).await?))
+        Ok(Response::new(batch::import_stream(self.state.db.clone(), &self.schema, request.into_inner()).await?))
     }
 
     async fn update_anime(

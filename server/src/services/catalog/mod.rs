@@ -34,6 +34,7 @@ use crate::{
     config::Config,
     jobs::Registry,
     platform::Platform,
+    request_guard::RequestLimits,
     service::{Contribution, GrpcService, Service},
 };
 
@@ -52,8 +53,14 @@ const ACCESS: ServiceAccess = ServiceAccess::new(
     Access::Scope(Scope::Admin),
 );
 
-/// Bulk imports send large messages (thousands of episodes).
-const MAX_REQUEST_BYTES: usize = 16 << 20;
+/// Reads and edits are small; imports carry thousands of episodes (about 200 bytes each), and
+/// a description up to a few kilobytes. `ImportBatch` items are checked one by one by the
+/// handler, so one bad item fails alone.
+const LIMITS: RequestLimits = RequestLimits::new(
+    256 << 10,
+    &[("ImportAnime", 1 << 20), ("ImportEpisodes", 4 << 20), ("ImportBatch", 4 << 20), ("UpdateAnime", 1 << 20)],
+)
+.checked_by_handler(&["ImportBatch"]);
 
 /// The entry point of CatalogService.
 pub struct Catalog;
@@ -63,12 +70,12 @@ impl Service for Catalog {
     type Command = CatalogCli;
 
     fn build(platform: &Platform, config: &CatalogConfig) -> anyhow::Result<Contribution> {
-        let api = CatalogApi::new(platform.clone(), !config.kodik_token.is_empty());
+        let api = CatalogApi::new(platform.clone(), !config.kodik_token.is_empty())?;
         Ok(Contribution {
-            grpc: vec![GrpcService::new(
-                CatalogServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES),
-                ACCESS,
-            )],
+            grpc: vec![
+                GrpcService::new(CatalogServiceServer::new(api).max_decoding_message_size(LIMITS.largest()), ACCESS)
+                    .with_limits(LIMITS),
+            ],
             rest: None,
             jobs: Registry::new().register(ImportHandler::new(platform, config)?),
         })

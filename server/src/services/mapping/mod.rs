@@ -47,6 +47,7 @@ use crate::{
     config::Config,
     jobs::Registry,
     platform::Platform,
+    request_guard::{DEFAULT_MAX_REQUEST_BYTES, RequestLimits},
     service::{Contribution, GrpcService, Service},
 };
 
@@ -97,6 +98,9 @@ impl MappingState {
     }
 }
 
+/// A batch lookup holds up to 1,000 keys; every other request is small.
+const LIMITS: RequestLimits = RequestLimits::new(DEFAULT_MAX_REQUEST_BYTES, &[("BatchGetMappings", 256 << 10)]);
+
 /// The entry point of MappingService.
 pub struct Mapping;
 
@@ -108,7 +112,9 @@ impl Service for Mapping {
         let state = MappingState::new(platform);
         let handler = PipelineHandler { deps: state.pipeline_deps()?, sources: config.sources.0.clone() };
         Ok(Contribution {
-            grpc: vec![GrpcService::new(MappingServiceServer::new(MappingApi::new(state.clone())), ACCESS)],
+            grpc: vec![
+                GrpcService::new(MappingServiceServer::new(MappingApi::new(state.clone())), ACCESS).with_limits(LIMITS),
+            ],
             rest: Some(rest::router().with_state(state)),
             jobs: Registry::new().register(handler),
         })

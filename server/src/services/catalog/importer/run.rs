@@ -29,6 +29,7 @@ use super::{
 };
 use crate::{
     error::InfraError,
+    text,
     jobs::JobContext,
     outbound::UpstreamError,
     redis::keys::Topic,
@@ -354,7 +355,7 @@ async fn fetch_metadata(
 /// Appends `new` failures to the stored list, keeping the latest [`MAX_FAILURES`].
 fn keep_failures(stored: &Value, new: &[(String, String)]) -> Value {
     let mut list: Vec<Value> = stored.as_array().cloned().unwrap_or_default();
-    list.extend(new.iter().map(|(id, reason)| json!({ "source_id": id, "reason": reason })));
+    list.extend(new.iter().map(|(id, reason)| json!({ "source_id": text::clean(id), "reason": text::clean(reason) })));
     let skip = list.len().saturating_sub(MAX_FAILURES);
     Value::Array(list.into_iter().skip(skip).collect())
 }

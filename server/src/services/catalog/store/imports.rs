@@ -114,11 +114,15 @@ pub struct EpisodeMatch {
     pub id: Uuid,
 }
 
+/// Runs one bulk statement over `rows`. Every import write passes here: text loses control
+/// characters first, so upstream data with a NUL (which PostgreSQL refuses, failing the whole
+/// chunk) is stored without it. Requests never get this far with one (the request guard).
 async fn rows<T: QueryableByName<diesel::pg::Pg> + Send + 'static>(
     conn: &mut AsyncPgConnection,
     sql: &'static str,
-    rows: Value,
+    mut rows: Value,
 ) -> diesel::QueryResult<Vec<T>> {
+    crate::text::clean_json(&mut rows);
     diesel::sql_query(sql).bind::<Jsonb, _>(rows).load(conn).await
 }
 

@@ -22,6 +22,7 @@ use medley_sdk::pb::{AiringSeason, MediaType, Platform};
 use serde_json::Value;
 
 use super::platform::{canonical_id, spec_of};
+use crate::text;
 
 /// The formats a source can have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -228,10 +229,18 @@ impl RecordBuilder {
         &mut self.record
     }
 
-    /// Adds the record to `parsed` if it has any id.
+    /// Adds the record to `parsed` if it has any id. Its text loses control characters
+    /// (PostgreSQL refuses NUL, and one bad title must not fail a run).
     pub(crate) fn finish_into(mut self, parsed: &mut Parsed) {
         parsed.bad_ids += self.bad_ids;
         if !self.record.ids.is_empty() {
+            self.record.title = self.record.title.take().map(text::cleaned);
+            for synonym in &mut self.record.synonyms {
+                *synonym = text::cleaned(std::mem::take(synonym));
+            }
+            for id in &mut self.record.ids {
+                id.id = text::cleaned(std::mem::take(&mut id.id));
+            }
             self.record.ids.sort();
             self.record.ids.dedup_by(|a, b| a.platform == b.platform && a.id == b.id && a.season == b.season);
             parsed.records.push(self.record);
