@@ -541,3 +541,35 @@ async fn a_cursor_that_does_not_move_ends_the_listing() {
     assert_eq!(run.pages, 2, "{run:?}");
     assert_eq!(up.kodik.handle.seen().len(), 2);
 }
+
+#[tokio::test]
+async fn upstream_text_with_nul_is_imported_without_it() {
+    // PostgreSQL refuses U+0000: a NUL in an upstream title, description or translation name
+    // must cost the character, not the row (or the page it is written with).
+    let title = GenTitle {
+        shikimori_id: Some(424_242),
+        seasons: vec![(1, 2)],
+        translations: vec![(610, "Ani\u{0}Libria", "voice")],
+        updated: 1,
+    };
+    let mut releases = reference_releases();
+    releases.extend(gen_releases(&title, 9));
+    let kodik = FakeKodik::start(TOKEN, releases).await;
+    let shikimori = FakeShikimori::start().await;
+    add_reference_anime(&shikimori);
+    let (mut graphql, mut rest) = medley_tests::fake_catalog::gen_anime(424_242, false, 2);
+    for anime in [&mut graphql, &mut rest] {
+        anime["russian"] = "Тайтл\u{0} 424242".into();
+        anime["name"] = "Title\u{0} 424242".into();
+        anime["description"] = "История\u{0}\u{7} героя".into();
+    }
+    shikimori.insert(424_242, graphql, rest);
+    let up = Upstreams { kodik, shikimori };
+    let server = TestServer::builder().configure(configure(&up, 100)).start().await;
+    let run = last(&run_import(&server, pb::ImportMode::Full).await).clone();
+    assert_eq!(run.state, pb::JobState::Succeeded as i32, "{run:?}");
+    assert_eq!(run.failed, 0, "{run:?}");
+    let anime = anime_by_source(&server, "424242").await;
+    assert!(["Тайтл 424242", "Title 424242"].contains(&anime.title.as_str()), "{anime:?}");
+    assert_eq!(anime.description.as_deref(), Some("История героя"));
+}
