@@ -228,6 +228,40 @@ impl FieldViolations {
     }
 }
 
+/// Lets `?` turn database and pool errors into `$error::Infra` (every error enum that talks to
+/// PostgreSQL has that variant).
+macro_rules! infra_from {
+    ($error:ty) => {
+        impl From<diesel::result::Error> for $error {
+            fn from(error: diesel::result::Error) -> Self {
+                Self::Infra(error.into())
+            }
+        }
+
+        impl From<$crate::db::PoolError> for $error {
+            fn from(error: $crate::db::PoolError) -> Self {
+                Self::Infra(error.into())
+            }
+        }
+    };
+}
+pub(crate) use infra_from;
+
+/// The conversions of a service's error enum: [`infra_from`], and to `tonic::Status` through
+/// the service's `From<$error> for ApiError` (the one place a service decides its codes).
+macro_rules! service_error {
+    ($error:ty) => {
+        $crate::error::infra_from!($error);
+
+        impl From<$error> for tonic::Status {
+            fn from(error: $error) -> Self {
+                $crate::error::ApiError::from(error).into()
+            }
+        }
+    };
+}
+pub(crate) use service_error;
+
 /// Failures of PostgreSQL or Redis, shared by every service.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -46,6 +46,8 @@ struct Inner {
 pub struct FakeSource {
     addr: SocketAddr,
     inner: Arc<Mutex<Inner>>,
+    /// True while answers are held (see [`FakeSource::hold`]).
+    held: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl FakeSource {
@@ -55,9 +57,12 @@ impl FakeSource {
         let addr = listener.local_addr().expect("address");
         let inner: Arc<Mutex<Inner>> = Arc::default();
         let shared = inner.clone();
+        let held = Arc::new(tokio::sync::watch::Sender::new(false));
+        let gate = held.clone();
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
                 let shared = shared.clone();
+                let mut gate = gate.subscribe();
                 tokio::spawn(async move {
                     let mut buffer = Vec::new();
                     let mut chunk = [0_u8; 4096];
@@ -73,6 +78,7 @@ impl FakeSource {
                         .lines()
                         .find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case("if-none-match")))
                         .map(|(_, v)| v.trim().to_owned());
+                    let _ = gate.wait_for(|held| !held).await;
                     let reply = shared.lock().unwrap().replies.get(&path).cloned().unwrap_or(Reply::Status(404));
                     let (status, bytes) = render(&reply, if_none_match.as_deref());
                     shared.lock().unwrap().seen.push(Seen { path, if_none_match, status });
@@ -81,7 +87,18 @@ impl FakeSource {
                 });
             }
         });
-        Self { addr, inner }
+        Self { addr, inner, held }
+    }
+
+    /// Holds every answer (requests are read, nothing is sent) until [`FakeSource::release`]:
+    /// a slow upstream, for acting while a run is fetching.
+    pub fn hold(&self) {
+        self.held.send_replace(true);
+    }
+
+    /// Sends the held answers and answers at once again.
+    pub fn release(&self) {
+        self.held.send_replace(false);
     }
 
     /// Sets how `path` answers.

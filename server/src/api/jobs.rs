@@ -37,6 +37,11 @@ pub fn state_from_pb(value: i32) -> Option<JobState> {
     }
 }
 
+/// Whether a job (or a run) in this proto state has ended for good; unknown numbers have not.
+pub fn is_finished(state: i32) -> bool {
+    state_from_pb(state).is_some_and(JobState::is_terminal)
+}
+
 /// Converts a job row.
 pub fn job_to_pb(row: &JobRow) -> pb::Job {
     event_to_pb(JobEvent::from(row))

@@ -4,12 +4,18 @@
 //! through typed events on the hub.
 //!
 //! - [`RunProgress`] — the event a run publishes when its counters move (its topic says whose).
+//! - [`RunKind`] — find, list and cancel the runs of one kind (`List…Runs`, `Cancel…`), with
+//!   the same codes for every service.
+//! - [`follow`] — a CLI command following a run to its end (Ctrl-C cancels it).
 //! - [`watch`] — the one `Watch…` loop: a snapshot, state changes at once, progress coalesced,
 //!   a fresh read after a lag or a Redis reconnect, the end at a terminal state, UNAVAILABLE
 //!   when the server shuts down.
 
+pub mod follow;
+pub mod ops;
 pub mod watch;
 
+pub use ops::{RunKind, RunOpError};
 pub use watch::{Change, WatchedRun, watch};
 
 /// "Run `run_id` made progress": published by a run on its service's topic (the state changes

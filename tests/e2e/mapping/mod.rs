@@ -6,6 +6,7 @@ mod lookups;
 mod overrides;
 mod pipeline;
 mod rest;
+mod runs;
 
 use std::time::Duration;
 
@@ -56,7 +57,8 @@ pub async fn loaded_server() -> TestServer {
 
 /// Starts a run and follows it to its end through WatchPipelineRun.
 pub async fn run_pipeline(client: &Client, force: bool) -> pb::PipelineRun {
-    let started = client.mapping().run_pipeline(pb::RunPipelineRequest { force }).await.expect("RunPipeline");
+    let started =
+        client.mapping().start_pipeline_run(pb::StartPipelineRunRequest { force }).await.expect("StartPipelineRun");
     let run_id = started.into_inner().run.expect("a run").run_id;
     follow(client, run_id).await.pop().expect("at least one message")
 }

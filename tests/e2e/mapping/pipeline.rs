@@ -179,7 +179,8 @@ async fn http_sources_use_etags_and_bad_files_keep_the_previous_data_serving() {
         (Reply::Status(502), "HTTP 502"),
     ] {
         fake.set("/fribb.json", reply);
-        let started = client.mapping().run_pipeline(pb::RunPipelineRequest { force: false }).await.expect("run");
+        let started =
+            client.mapping().start_pipeline_run(pb::StartPipelineRunRequest { force: false }).await.expect("run");
         let run_id = started.into_inner().run.expect("run").run_id;
         let retrying = |run: &pb::PipelineRun| run.state == pb::JobState::Retrying as i32;
         let failed = follow_until(&client, run_id, retrying).await.pop().expect("messages");
@@ -201,8 +202,18 @@ async fn http_sources_use_etags_and_bad_files_keep_the_previous_data_serving() {
 async fn watchers_see_every_stage_and_a_second_start_returns_the_same_run() {
     let server = server_with(real_sources()).await;
     let client = server.client().await;
-    let a = client.mapping().run_pipeline(pb::RunPipelineRequest { force: false }).await.expect("run").into_inner();
-    let b = client.mapping().run_pipeline(pb::RunPipelineRequest { force: false }).await.expect("run").into_inner();
+    let a = client
+        .mapping()
+        .start_pipeline_run(pb::StartPipelineRunRequest { force: false })
+        .await
+        .expect("run")
+        .into_inner();
+    let b = client
+        .mapping()
+        .start_pipeline_run(pb::StartPipelineRunRequest { force: false })
+        .await
+        .expect("run")
+        .into_inner();
     let (a, b) = (a, b);
     let run_id = a.run.as_ref().map(|r| r.run_id).expect("run id");
     assert!(a.created);

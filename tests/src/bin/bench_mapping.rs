@@ -124,7 +124,8 @@ async fn main() {
     // Full run, then an unchanged run, then a forced one (merge + compare, nothing written).
     for (label, force) in [("full run", false), ("unchanged re-run", false), ("forced re-run", true)] {
         let started = Instant::now();
-        let run = client.mapping().run_pipeline(pb::RunPipelineRequest { force }).await.expect("run").into_inner();
+        let run =
+            client.mapping().start_pipeline_run(pb::StartPipelineRunRequest { force }).await.expect("run").into_inner();
         let id = run.run.expect("run").run_id;
         let mut stream = client
             .mapping()

@@ -34,18 +34,6 @@ pub enum AdminError {
     Infra(#[from] InfraError),
 }
 
-impl From<diesel::result::Error> for AdminError {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Infra(error.into())
-    }
-}
-
-impl From<crate::db::PoolError> for AdminError {
-    fn from(error: crate::db::PoolError) -> Self {
-        Self::Infra(error.into())
-    }
-}
-
 impl From<AdminError> for ApiError {
     fn from(error: AdminError) -> Self {
         match error {
@@ -62,8 +50,4 @@ impl From<AdminError> for ApiError {
     }
 }
 
-impl From<AdminError> for tonic::Status {
-    fn from(error: AdminError) -> Self {
-        ApiError::from(error).into()
-    }
-}
+crate::error::service_error!(AdminError);

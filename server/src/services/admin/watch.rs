@@ -18,7 +18,7 @@ use tonic::Status;
 
 use super::{AdminError, jobs::parse_kinds};
 use crate::{
-    api::jobs::{event_to_pb, job_to_pb, state_from_pb},
+    api::jobs::{event_to_pb, is_finished, job_to_pb},
     error::{ApiError, FieldViolations},
     jobs::{
         event::JobEvent,
@@ -56,7 +56,7 @@ impl Filter {
 }
 
 fn is_terminal(job: &pb::Job) -> bool {
-    state_from_pb(job.state).is_some_and(|s| s.is_terminal())
+    is_finished(job.state)
 }
 
 /// Validates the request, checks a watched job exists, and starts the stream.

@@ -4,10 +4,7 @@
 //! a crash and never runs twice at once); this process runs a worker for it and follows it
 //! with a progress bar. Ctrl-C cancels the run after its current page.
 
-use std::time::Duration;
-
 use clap::Subcommand;
-use indicatif::{ProgressBar, ProgressStyle};
 use medley_sdk::pb;
 
 use super::{
@@ -18,6 +15,7 @@ use crate::{
     config::Config,
     jobs::Registry,
     platform::{DatabaseSetup, Platform},
+    runs::follow::{FollowedRun, follow},
 };
 
 /// `medley catalog ...`
@@ -72,38 +70,10 @@ async fn import(state: &Platform, catalog: &CatalogConfig, full: bool, max_pages
     } else {
         println!("import run {} was already queued or running: following it", run.run_id);
     }
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}")?);
-    bar.enable_steady_tick(Duration::from_millis(200));
-    let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
-    let mut cancelled = false;
-    let last = loop {
-        let current = job::current(state, run.run_id).await?;
-        bar.set_message(format!(
-            "{} pages, {} titles: {} imported, {} unchanged, {} skipped, {} failed ({:.1}/s)",
-            current.pages,
-            current.anime_seen,
-            current.imported,
-            current.unchanged,
-            current.skipped,
-            current.failed,
-            current.anime_per_second
-        ));
-        if job::is_terminal(&current) {
-            break current;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(250)) => {}
-            _ = &mut interrupt, if !cancelled => {
-                cancelled = true;
-                bar.println("cancelling after the current page...");
-                job::cancel(state, pb::CancelImportRequest { run_id: run.run_id }).await?;
-            }
-        }
-    };
-    bar.finish_and_clear();
+    let last = follow(&FollowImport { state, id: run.run_id }).await;
     stop.cancel();
     worker.await?;
+    let last = last?;
     let state_name = pb::JobState::try_from(last.state).map(|s| s.as_str_name()).unwrap_or("?");
     println!(
         "run {} {state_name}: {} pages, {} releases, {} titles: {} imported, {} unchanged, {} skipped, {} failed; {} upstream requests ({} retries)",
@@ -124,5 +94,43 @@ async fn import(state: &Platform, catalog: &CatalogConfig, full: bool, max_pages
     match pb::JobState::try_from(last.state) {
         Ok(pb::JobState::Succeeded) => Ok(()),
         _ => anyhow::bail!("import run {} ended {state_name}: {}", last.run_id, last.error),
+    }
+}
+
+/// An import run as `medley catalog import` follows it.
+struct FollowImport<'a> {
+    state: &'a Platform,
+    id: i64,
+}
+
+impl FollowedRun for FollowImport<'_> {
+    type Run = pb::ImportRun;
+    type Error = anyhow::Error;
+
+    async fn current(&self) -> anyhow::Result<pb::ImportRun> {
+        Ok(job::current(self.state, self.id).await?)
+    }
+
+    fn describe(run: &pb::ImportRun) -> String {
+        format!(
+            "run {}: {} pages, {} titles: {} imported, {} unchanged, {} skipped, {} failed ({:.1}/s)",
+            run.run_id,
+            run.pages,
+            run.anime_seen,
+            run.imported,
+            run.unchanged,
+            run.skipped,
+            run.failed,
+            run.anime_per_second
+        )
+    }
+
+    fn is_terminal(run: &pb::ImportRun) -> bool {
+        job::is_terminal(run)
+    }
+
+    async fn cancel(&self) -> anyhow::Result<()> {
+        job::cancel(self.state, pb::CancelImportRequest { run_id: self.id }).await?;
+        Ok(())
     }
 }

@@ -1,6 +1,9 @@
 //! Errors of CatalogService and how each reaches the client.
 
-use crate::error::{ApiError, ErrorCode, InfraError};
+use crate::{
+    error::{ApiError, ErrorCode, InfraError},
+    runs::RunOpError,
+};
 
 /// Everything CatalogService can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -24,30 +27,15 @@ pub enum CatalogError {
     /// A player names an episode id that several anime of the source share.
     #[error("{matches} anime of {source_name} have an episode {source_episode_id}: give anime_source_id")]
     AmbiguousEpisode { source_name: String, source_episode_id: String, matches: usize },
-    /// No import run has this id.
-    #[error("import run {0} not found")]
-    RunNotFound(i64),
-    /// The run ended already.
-    #[error("import run {0} has already finished")]
-    RunFinished(i64),
+    /// A run operation failed (unknown run, finished run).
+    #[error(transparent)]
+    Run(#[from] RunOpError),
     /// The server lacks a setting the operation needs.
     #[error("{0}")]
     NotConfigured(&'static str),
     /// PostgreSQL or Redis failed.
     #[error(transparent)]
     Infra(#[from] InfraError),
-}
-
-impl From<diesel::result::Error> for CatalogError {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Infra(error.into())
-    }
-}
-
-impl From<crate::db::PoolError> for CatalogError {
-    fn from(error: crate::db::PoolError) -> Self {
-        Self::Infra(error.into())
-    }
 }
 
 impl From<CatalogError> for ApiError {
@@ -66,18 +54,11 @@ impl From<CatalogError> for ApiError {
                 ApiError::new(ErrorCode::FailedPrecondition, message)
                     .with_resource("episode", &format!("{source_name}/{source_episode_id}"))
             }
-            CatalogError::RunNotFound(id) => ApiError::not_found("import_run", &id.to_string()),
-            CatalogError::RunFinished(id) => {
-                ApiError::new(ErrorCode::FailedPrecondition, message).with_resource("import_run", &id.to_string())
-            }
+            CatalogError::Run(run) => run.into(),
             CatalogError::NotConfigured(_) => ApiError::new(ErrorCode::FailedPrecondition, message),
             CatalogError::Infra(infra) => infra.into(),
         }
     }
 }
 
-impl From<CatalogError> for tonic::Status {
-    fn from(error: CatalogError) -> Self {
-        ApiError::from(error).into()
-    }
-}
+crate::error::service_error!(CatalogError);

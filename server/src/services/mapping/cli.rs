@@ -1,21 +1,23 @@
-//! `medley mapping run|status`: the mapping pipeline in the foreground, and its status.
+//! `medley mapping run|status`: a pipeline run followed in the foreground, and the status.
 
 use clap::Subcommand;
-use indicatif::{ProgressBar, ProgressStyle};
-use medley_sdk::pb::PipelineStage;
-use tokio::sync::mpsc;
+use medley_sdk::pb;
 
 use super::{
     MappingState,
     config::MappingConfig,
-    convert::stage_name,
+    convert::{run_from_job, stage_name},
     lookup,
-    pipeline::{self, RunSummary},
+    pipeline::RunSummary,
+    runs::{self, PipelineHandler, PipelinePayload},
     sources::SourceSpec,
 };
 use crate::{
+    api::jobs::job_to_pb,
     config::Config,
+    jobs::{JobRow, JobState, Registry},
     platform::{DatabaseSetup, Platform},
+    runs::follow::{FollowedRun, follow},
 };
 
 /// `medley mapping ...`
@@ -29,8 +31,9 @@ pub enum MappingCli {
 /// `medley mapping` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum MappingCommand {
-    /// Run the pipeline now, in this process, against the configured database and Redis; print
-    /// the run's summary (exit status 1 if it fails; the served data is then unchanged).
+    /// Start a pipeline run and run it in this process (a job like any other: it shows in
+    /// `medley mapping status` and ListPipelineRuns); print its summary. Exit status 1 unless
+    /// it succeeds (the served data is then unchanged). Ctrl-C cancels it.
     Run {
         /// A source as kind=location (aod, fribb, animeapi, arm; a URL or a file); repeat for
         /// several. Replaces MEDLEY_MAPPING_SOURCES for this run.
@@ -44,8 +47,11 @@ pub enum MappingCommand {
     Status,
 }
 
-pub(super) async fn run(platform: Config, config: MappingConfig, command: MappingCli) -> anyhow::Result<()> {
+pub(super) async fn run(mut platform: Config, config: MappingConfig, command: MappingCli) -> anyhow::Result<()> {
     let MappingCli::Mapping(command) = command;
+    // `MEDLEY_WORKERS=0` tells servers to leave jobs to dedicated workers; this process's
+    // worker must run the one job it starts.
+    platform.workers = platform.workers.max(1);
     let platform = Platform::connect(platform, DatabaseSetup::Existing).await?;
     let state = MappingState::new(&platform);
     let result = match command {
@@ -56,48 +62,78 @@ pub(super) async fn run(platform: Config, config: MappingConfig, command: Mappin
     result
 }
 
+/// Starts a run (a `mapping-pipeline` job, so it shows in `GetStatus` and `ListPipelineRuns`),
+/// runs it in this process's worker and follows it; Ctrl-C cancels it.
 async fn run_pipeline(
     state: &MappingState,
     config: &MappingConfig,
     sources: Vec<SourceSpec>,
     force: bool,
 ) -> anyhow::Result<()> {
-    let sources = if sources.is_empty() { config.sources.0.clone() } else { sources };
-    let deps = state.pipeline_deps()?;
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len} {msg} ({elapsed})")?.progress_chars("=> "),
-    );
-    let (tx, mut rx) = mpsc::unbounded_channel::<pipeline::StageEvent>();
-    let forward = {
-        let bar = bar.clone();
-        tokio::spawn(async move {
-            while let Some(event) = rx.recv().await {
-                bar.set_prefix(stage_name(event.stage));
-                bar.set_length(event.total.max(event.done).max(1));
-                bar.set_position(event.done);
-                bar.set_message(event.message);
-                if event.stage == PipelineStage::Done {
-                    bar.finish();
-                }
+    let handler = PipelineHandler { deps: state.pipeline_deps()?, sources: config.sources.0.clone(), scheduled: false };
+    let platform = &state.platform;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(platform.worker(Registry::new().register(handler)).run(stop.clone()));
+    let payload = PipelinePayload { force, sources: sources.iter().map(SourceSpec::to_raw).collect() };
+    let started = runs::start_with(platform, &payload).await;
+    let last = match started {
+        Ok(started) => {
+            let id = started.run.map_or(0, |run| run.run_id);
+            if started.created {
+                println!("pipeline run {id} started");
+            } else {
+                println!("pipeline run {id} was already queued or running: following it (its own sources)");
             }
-        })
+            follow(&FollowPipeline { state: platform, id }).await
+        }
+        Err(error) => Err(error.into()),
     };
-    let result = pipeline::run(&deps, &sources, force, None, &tx).await;
-    drop(tx);
-    forward.await?;
-    bar.finish_and_clear();
-    match result {
-        Ok(summary) => {
-            print_summary(&summary);
-            Ok(())
-        }
-        Err(error) => {
-            if let pipeline::RunError::Source { report, .. } = &error {
-                print_summary(report);
-            }
-            anyhow::bail!("mapping run failed: {error} (the served data is unchanged)")
-        }
+    stop.cancel();
+    worker.await?;
+    let last = last?;
+    if let Some(summary) = last.result.clone().and_then(|result| serde_json::from_value::<RunSummary>(result).ok()) {
+        print_summary(&summary);
+    }
+    let state_name = last.state().as_str();
+    println!("pipeline run {} {state_name}", last.id);
+    match last.state() {
+        JobState::Succeeded => Ok(()),
+        _ => anyhow::bail!(
+            "pipeline run {} ended {state_name}: {} (the served data is unchanged)",
+            last.id,
+            last.last_error.unwrap_or_default()
+        ),
+    }
+}
+
+/// A pipeline run as `medley mapping run` follows it.
+struct FollowPipeline<'a> {
+    state: &'a Platform,
+    id: i64,
+}
+
+impl FollowedRun for FollowPipeline<'_> {
+    type Run = JobRow;
+    type Error = anyhow::Error;
+
+    async fn current(&self) -> anyhow::Result<JobRow> {
+        Ok(runs::RUNS.find(&self.state.jobs, self.id).await?)
+    }
+
+    fn describe(job: &JobRow) -> String {
+        let run = run_from_job(&job_to_pb(job));
+        let stage = pb::PipelineStage::try_from(run.stage).map_or("", stage_name);
+        let progress = run.progress.unwrap_or_default();
+        format!("run {} {stage} {}/{} {}", run.run_id, progress.done, progress.total, progress.message)
+    }
+
+    fn is_terminal(job: &JobRow) -> bool {
+        job.state().is_terminal()
+    }
+
+    async fn cancel(&self) -> anyhow::Result<()> {
+        runs::RUNS.cancel(&self.state.jobs, self.id).await?;
+        Ok(())
     }
 }
 
@@ -161,8 +197,8 @@ async fn status(state: &MappingState) -> anyhow::Result<()> {
     }
     for (label, run) in [("last run", &status.last_run), ("last successful run", &status.last_successful_run)] {
         if let Some(run) = run {
-            let state = medley_sdk::pb::JobState::try_from(run.state).map(|s| s.as_str_name()).unwrap_or("?");
-            println!("{label}: job {} {state} {}", run.run_id, run.error);
+            let state = pb::JobState::try_from(run.state).map(|s| s.as_str_name()).unwrap_or("?");
+            println!("{label}: pipeline run {} {state} {}", run.run_id, run.error);
         }
     }
     Ok(())

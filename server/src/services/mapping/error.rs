@@ -1,6 +1,9 @@
 //! Errors of MappingService and how each reaches the client.
 
-use crate::error::{ApiError, ErrorCode, InfraError};
+use crate::{
+    error::{ApiError, ErrorCode, InfraError},
+    runs::RunOpError,
+};
 
 /// Everything MappingService can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -18,27 +21,15 @@ pub enum MappingError {
     /// The target has no page per anime.
     #[error("{0} has no page per anime to redirect to")]
     NotRedirectable(&'static str),
-    /// No pipeline run has this id.
-    #[error("pipeline run {0} not found")]
-    RunNotFound(i64),
+    /// A run operation failed (unknown run, finished run).
+    #[error(transparent)]
+    Run(#[from] RunOpError),
     /// No override has this id.
     #[error("override {0} not found")]
     OverrideNotFound(String),
     /// PostgreSQL or Redis failed.
     #[error(transparent)]
     Infra(#[from] InfraError),
-}
-
-impl From<diesel::result::Error> for MappingError {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Infra(error.into())
-    }
-}
-
-impl From<crate::db::PoolError> for MappingError {
-    fn from(error: crate::db::PoolError) -> Self {
-        Self::Infra(error.into())
-    }
 }
 
 impl From<MappingError> for ApiError {
@@ -51,15 +42,11 @@ impl From<MappingError> for ApiError {
                 ApiError::new(ErrorCode::NotFound, error.to_string()).with_resource("anime", target)
             }
             MappingError::NotRedirectable(_) => ApiError::new(ErrorCode::FailedPrecondition, error.to_string()),
-            MappingError::RunNotFound(id) => ApiError::not_found("pipeline_run", &id.to_string()),
+            MappingError::Run(run) => run.into(),
             MappingError::OverrideNotFound(ref id) => ApiError::not_found("mapping_override", id),
             MappingError::Infra(infra) => infra.into(),
         }
     }
 }
 
-impl From<MappingError> for tonic::Status {
-    fn from(error: MappingError) -> Self {
-        ApiError::from(error).into()
-    }
-}
+crate::error::service_error!(MappingError);

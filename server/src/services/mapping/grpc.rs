@@ -185,11 +185,33 @@ impl MappingService for MappingApi {
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
+    async fn start_pipeline_run(
+        &self,
+        request: Request<pb::StartPipelineRunRequest>,
+    ) -> Result<Response<pb::StartPipelineRunResponse>, Status> {
+        Ok(Response::new(runs::start(&self.state.platform, request.into_inner().force).await?))
+    }
+
     async fn run_pipeline(
         &self,
         request: Request<pb::RunPipelineRequest>,
     ) -> Result<Response<pb::RunPipelineResponse>, Status> {
-        Ok(Response::new(runs::start(&self.state.platform, request.into_inner()).await?))
+        let started = runs::start(&self.state.platform, request.into_inner().force).await?;
+        Ok(Response::new(pb::RunPipelineResponse { run: started.run, created: started.created }))
+    }
+
+    async fn list_pipeline_runs(
+        &self,
+        request: Request<pb::ListPipelineRunsRequest>,
+    ) -> Result<Response<pb::ListPipelineRunsResponse>, Status> {
+        Ok(Response::new(runs::list(&self.state.platform, request.into_inner()).await?))
+    }
+
+    async fn cancel_pipeline_run(
+        &self,
+        request: Request<pb::CancelPipelineRunRequest>,
+    ) -> Result<Response<pb::CancelPipelineRunResponse>, Status> {
+        Ok(Response::new(runs::cancel(&self.state.platform, request.into_inner()).await?))
     }
 
     type WatchPipelineRunStream = runs::WatchStream;

@@ -5,8 +5,7 @@
 //! - [`merge`] — union-find merge with conflict detection and title matching (the rules).
 //! - [`snapshot`] — stable internal ids, lookup keys, content hashes, the diff with what is
 //!   served.
-//! - [`pipeline`] — a run end to end; [`runs`] — runs as jobs, `RunPipeline`,
-//!   `WatchPipelineRun`.
+//! - [`pipeline`] — a run end to end; [`runs`] — runs as jobs: start, watch, list, cancel.
 //! - [`cache`] — the lookup path: in-process, Redis two-tier, PostgreSQL.
 //! - [`lookup`] — read operations shared by [`grpc`] and the REST routes in [`rest`].
 //! - [`overrides`] — manual corrections; [`store`] — SQL; [`convert`] — validation and proto
@@ -110,7 +109,8 @@ impl Service for Mapping {
 
     fn build(platform: &Platform, config: &MappingConfig) -> anyhow::Result<Contribution> {
         let state = MappingState::new(platform);
-        let handler = PipelineHandler { deps: state.pipeline_deps()?, sources: config.sources.0.clone() };
+        let handler =
+            PipelineHandler { deps: state.pipeline_deps()?, sources: config.sources.0.clone(), scheduled: true };
         Ok(Contribution {
             grpc: vec![
                 GrpcService::new(MappingServiceServer::new(MappingApi::new(state.clone())), ACCESS).with_limits(LIMITS),

@@ -18,17 +18,13 @@ use super::{
     run::{self, RunError, RunParams},
 };
 use crate::{
-    api::jobs::state_to_pb,
+    api::jobs::{is_finished, state_to_pb},
     error::FieldViolations,
-    jobs::{
-        JobContext, JobError, JobHandler, JobRow, NewJob, event::JobEvent, schedule::ScheduleSpec,
-        store as job_store,
-    },
-    pagination::{finish_page, parse_page_size, parse_page_token, rows_to_read},
+    jobs::{JobContext, JobError, JobHandler, JobRow, NewJob, event::JobEvent, schedule::ScheduleSpec},
     platform::Platform,
     proto_time::to_timestamp,
     redis::keys::Topic,
-    runs::{self, Change, RunProgress, WatchedRun},
+    runs::{self, Change, RunKind, RunProgress, WatchedRun},
     services::catalog::{
         CatalogError,
         config::CatalogConfig,
@@ -213,22 +209,15 @@ pub async fn start(
     Ok(pb::StartImportResponse { run: Some(run_to_pb(&row, None)), created })
 }
 
+/// Import runs as the run kit knows them.
+pub const RUNS: RunKind = RunKind { job_kind: KIND, resource: "import_run", from: "StartImport or ListImportRuns" };
+
 /// Returns a run as it is now.
 pub async fn current(state: &Platform, id: i64) -> Result<pb::ImportRun, CatalogError> {
+    let job = RUNS.find(&state.jobs, id).await?;
     let mut conn = state.db.get().await?;
-    let job = job_store::find_job(&mut conn, id).await?.filter(|job| job.kind == KIND);
-    let Some(job) = job else { return Err(CatalogError::RunNotFound(id)) };
     let row = run_store::find_runs(&mut conn, &[id]).await?.pop();
     Ok(run_to_pb(&job, row.as_ref()))
-}
-
-fn check_run_id(id: i64) -> Result<(), CatalogError> {
-    if id > 0 {
-        return Ok(());
-    }
-    let mut violations = FieldViolations::new();
-    violations.add("run_id", "must be a run id (from StartImport or ListImportRuns)");
-    Err(CatalogError::Invalid(violations.into_error()))
 }
 
 /// Lists runs, newest first.
@@ -236,41 +225,26 @@ pub async fn list(
     state: &Platform,
     request: pb::ListImportRunsRequest,
 ) -> Result<pb::ListImportRunsResponse, CatalogError> {
-    let mut violations = FieldViolations::new();
-    let limit = parse_page_size(request.page_size, &mut violations);
-    let before: Option<i64> = parse_page_token(&request.page_token, "import-runs", &mut violations);
-    violations.finish().map_err(CatalogError::Invalid)?;
-    let mut conn = state.db.get().await?;
-    let jobs = job_store::list_jobs(&mut conn, &[KIND.to_owned()], &[], before, rows_to_read(limit)).await?;
-    let (jobs, next_page_token) = finish_page(jobs, limit, "import-runs", |last: &JobRow| last.id);
+    let (jobs, next_page_token) = RUNS.list(&state.jobs, request.page_size, &request.page_token).await?;
     let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+    let mut conn = state.db.get().await?;
     let rows = run_store::find_runs(&mut conn, &ids).await?;
     let runs = jobs.iter().map(|job| run_to_pb(job, rows.iter().find(|r| r.job_id == job.id))).collect();
     Ok(pb::ListImportRunsResponse { runs, next_page_token })
 }
 
-/// Cancels a run.
+/// Cancels a run (a running one stops after its current page).
 pub async fn cancel(
     state: &Platform,
     request: pb::CancelImportRequest,
 ) -> Result<pb::CancelImportResponse, CatalogError> {
-    let id = request.run_id;
-    check_run_id(id)?;
-    // Check the kind first: CancelImport must not cancel other jobs.
-    let before = current(state, id).await?;
-    if is_terminal(&before) {
-        return Err(CatalogError::RunFinished(id));
-    }
-    state.jobs.cancel(id).await?;
-    Ok(pb::CancelImportResponse { run: Some(current(state, id).await?) })
+    RUNS.cancel(&state.jobs, request.run_id).await?;
+    Ok(pb::CancelImportResponse { run: Some(current(state, request.run_id).await?) })
 }
 
 /// Returns whether the run has ended.
 pub fn is_terminal(run: &pb::ImportRun) -> bool {
-    matches!(
-        pb::JobState::try_from(run.state),
-        Ok(pb::JobState::Succeeded | pb::JobState::Dead | pb::JobState::Cancelled)
-    )
+    is_finished(run.state)
 }
 
 /// The stream type of `WatchImport`.
@@ -279,7 +253,7 @@ pub type WatchStream = runs::watch::WatchStream<pb::WatchImportResponse>;
 /// Streams a run until it ends (see [`runs::watch`]): state changes at once, counters at most
 /// every [`runs::watch::PROGRESS_INTERVAL`].
 pub async fn watch(state: &Platform, request: pb::WatchImportRequest) -> Result<WatchStream, CatalogError> {
-    check_run_id(request.run_id)?;
+    RUNS.check_id(request.run_id)?;
     runs::watch(&state.hub, state.shutdown.clone(), ImportWatch { state: state.clone(), id: request.run_id }).await
 }
 

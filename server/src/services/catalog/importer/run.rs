@@ -58,18 +58,6 @@ pub enum RunError {
     Cancelled,
 }
 
-impl From<diesel::result::Error> for RunError {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Infra(error.into())
-    }
-}
-
-impl From<crate::db::PoolError> for RunError {
-    fn from(error: crate::db::PoolError) -> Self {
-        Self::Infra(error.into())
-    }
-}
-
 /// What was asked of a run.
 #[derive(Clone, Copy, Debug)]
 pub struct RunParams {
@@ -376,3 +364,5 @@ mod tests {
         assert_eq!(list[49]["source_id"], "59");
     }
 }
+
+crate::error::infra_from!(RunError);

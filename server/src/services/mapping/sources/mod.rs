@@ -107,6 +107,11 @@ impl SourceSpec {
         text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(Self::parse).collect()
     }
 
+    /// `kind=location` as given, credentials included: for job payloads, never for printing.
+    pub fn to_raw(&self) -> String {
+        format!("{}={}", self.kind, self.location)
+    }
+
     /// Returns whether the location is a URL.
     pub fn is_url(&self) -> bool {
         self.location.starts_with("http://") || self.location.starts_with("https://")
