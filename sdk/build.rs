@@ -24,6 +24,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         // Server traits compile only for those who ask for them.
         .server_mod_attribute("medley.v1", r#"#[cfg(feature = "server")]"#)
+        // google.rpc.Status (vendored in proto/google for protoc) is tonic-types' own type, so
+        // an item's status converts with tonic-types' rich-error helpers.
+        .extern_path(".google.rpc", "::tonic_types::pb")
         .file_descriptor_set_path(out_dir.join("medley_descriptor.bin"))
         .compile_protos(&files, std::slice::from_ref(&proto_root))?;
 

@@ -9,7 +9,7 @@ use tonic::{
 };
 
 use crate::pb::{
-    admin_service_client::AdminServiceClient, catalog_service_client::CatalogServiceClient,
+    self, admin_service_client::AdminServiceClient, catalog_service_client::CatalogServiceClient,
     mapping_service_client::MappingServiceClient,
 };
 
@@ -170,10 +170,27 @@ impl Client {
         MappingServiceClient::with_interceptor(self.channel.clone(), self.interceptor.clone())
     }
 
-    /// Returns a CatalogService client (anime catalog, imports, importer runs). It accepts
-    /// answers up to 32 MiB: an `ImportBatch` of 100,000 items answers about 11 MB.
+    /// Returns a CatalogService client (anime catalog, imports, importer runs).
     pub fn catalog(&self) -> CatalogServiceClient<AuthedChannel> {
         CatalogServiceClient::with_interceptor(self.channel.clone(), self.interceptor.clone())
-            .max_decoding_message_size(32 << 20)
+    }
+
+    /// Sends `items` through `ImportBatch` and gathers every chunk's answer into one: results
+    /// in input order, counts summed. For calls whose results fit in memory; read the stream
+    /// of `catalog().import_batch` directly to act on each chunk as it commits.
+    pub async fn import_batch_all(
+        &self,
+        items: impl IntoIterator<Item = pb::ImportBatchRequest, IntoIter: Send + 'static>,
+    ) -> Result<pb::ImportBatchResponse, tonic::Status> {
+        let mut answers = self.catalog().import_batch(tokio_stream::iter(items)).await?.into_inner();
+        let mut all = pb::ImportBatchResponse::default();
+        while let Some(answer) = answers.message().await? {
+            all.results.extend(answer.results);
+            all.created += answer.created;
+            all.updated += answer.updated;
+            all.unchanged += answer.unchanged;
+            all.failed += answer.failed;
+        }
+        Ok(all)
     }
 }

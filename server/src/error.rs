@@ -137,6 +137,25 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The error as a `google.rpc.Status` message, details included, for answers that report
+    /// errors per item (the same code, message and details the item would fail with alone).
+    pub fn into_rpc_status(self) -> tonic_types::pb::Status {
+        let status = tonic::Status::from(self);
+        let encoded = status.details();
+        if !encoded.is_empty()
+            && let Ok(rpc) = <tonic_types::pb::Status as prost::Message>::decode(encoded)
+        {
+            return rpc;
+        }
+        tonic_types::pb::Status {
+            code: status.code() as i32,
+            message: status.message().to_owned(),
+            details: Vec::new(),
+        }
+    }
+}
+
 impl From<ApiError> for tonic::Status {
     fn from(error: ApiError) -> Self {
         let message = clip(&error.message, MAX_MESSAGE_BYTES);

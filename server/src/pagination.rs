@@ -19,13 +19,18 @@ const MAX_TOKEN_LEN: usize = 1024;
 /// Validates `page_size`: 0 means the default, above the maximum is the maximum (AIP-158),
 /// negative is an error.
 pub fn parse_page_size(page_size: i32, violations: &mut FieldViolations) -> i64 {
+    parse_page_size_within(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, violations)
+}
+
+/// [`parse_page_size`] for a list with its own default and maximum (e.g. a ranked search).
+pub fn parse_page_size_within(page_size: i32, default: i64, max: i64, violations: &mut FieldViolations) -> i64 {
     match i64::from(page_size) {
-        0 => DEFAULT_PAGE_SIZE,
+        0 => default,
         size if size < 0 => {
             violations.add("page_size", "must not be negative");
-            DEFAULT_PAGE_SIZE
+            default
         }
-        size => size.min(MAX_PAGE_SIZE),
+        size => size.min(max),
     }
 }
 
@@ -74,6 +79,16 @@ pub fn parse_page_token<C: DeserializeOwned>(
     filters: &str,
     violations: &mut FieldViolations,
 ) -> Option<C> {
+    parse_token("page_token", token, filters, violations)
+}
+
+/// [`parse_page_token`] for a token sent in another field (e.g. a stream's `resume_token`).
+pub fn parse_token<C: DeserializeOwned>(
+    field: &str,
+    token: &str,
+    filters: &str,
+    violations: &mut FieldViolations,
+) -> Option<C> {
     if token.is_empty() {
         return None;
     }
@@ -84,11 +99,11 @@ pub fn parse_page_token<C: DeserializeOwned>(
     match decoded {
         Some(envelope) if envelope.f == filters => Some(envelope.c),
         Some(_) => {
-            violations.add("page_token", "was issued for a request with other filters");
+            violations.add(field, "was issued for a request with other filters");
             None
         }
         None => {
-            violations.add("page_token", "is not a token returned by this server");
+            violations.add(field, "is not a token returned by this server");
             None
         }
     }

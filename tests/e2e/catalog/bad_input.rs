@@ -101,10 +101,13 @@ async fn reads_and_edits_reject_bad_ids_and_filters() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::NotFound);
-    let status = catalog.list_videos(pb::ListVideosRequest { episode_id: "x".into() }).await.unwrap_err();
-    assert_invalid_fields(&status, &["episode_id"]);
     let status =
-        catalog.list_videos(pb::ListVideosRequest { episode_id: uuid::Uuid::new_v4().to_string() }).await.unwrap_err();
+        catalog.list_videos(pb::ListVideosRequest { episode_id: "x".into(), ..Default::default() }).await.unwrap_err();
+    assert_invalid_fields(&status, &["episode_id"]);
+    let status = catalog
+        .list_videos(pb::ListVideosRequest { episode_id: uuid::Uuid::new_v4().to_string(), ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), tonic::Code::NotFound);
 
     let id = catalog
@@ -118,11 +121,11 @@ async fn reads_and_edits_reject_bad_ids_and_filters() {
             id: id.clone(),
             anime: Some(pb::AnimeImport { year: Some(1), ..Default::default() }),
             update_mask: Some(prost_types::FieldMask { paths: vec!["year".into(), "source_id".into()] }),
-            unlock_fields: vec!["nope".into()],
+            unlock_fields: Some(prost_types::FieldMask { paths: vec!["nope".into()] }),
         })
         .await
         .unwrap_err();
-    assert_invalid_fields(&status, &["anime.year", "update_mask.paths[1]", "unlock_fields[0]"]);
+    assert_invalid_fields(&status, &["anime.year", "update_mask.paths[1]", "unlock_fields.paths[0]"]);
     let status = catalog.update_anime(pb::UpdateAnimeRequest { id, ..Default::default() }).await.unwrap_err();
     assert_invalid_fields(&status, &["update_mask"]);
 
@@ -162,7 +165,8 @@ async fn scopes_guard_imports_edits_and_the_importer() {
     assert_eq!(reader.import_anime(request.clone()).await.unwrap_err().code(), tonic::Code::PermissionDenied);
     let id = importer.import_anime(request).await.unwrap().into_inner().anime_id;
     reader.list_anime(pb::ListAnimeRequest::default()).await.unwrap();
-    let edit = pb::UpdateAnimeRequest { id, unlock_fields: vec!["title".into()], ..Default::default() };
+    let unlock = Some(prost_types::FieldMask { paths: vec!["title".into()] });
+    let edit = pb::UpdateAnimeRequest { id, unlock_fields: unlock, ..Default::default() };
     assert_eq!(importer.update_anime(edit).await.unwrap_err().code(), tonic::Code::PermissionDenied);
     assert_eq!(
         importer.start_import(pb::StartImportRequest::default()).await.unwrap_err().code(),

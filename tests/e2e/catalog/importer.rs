@@ -135,7 +135,7 @@ async fn the_reference_catalog_imports_as_expected_and_reruns_change_nothing() {
     assert!(episodes.iter().all(|e| e.is_available));
     for episode in &episodes {
         let groups = catalog
-            .list_videos(pb::ListVideosRequest { episode_id: episode.id.clone() })
+            .list_videos(pb::ListVideosRequest { episode_id: episode.id.clone(), ..Default::default() })
             .await
             .unwrap()
             .into_inner()
@@ -165,7 +165,7 @@ async fn the_reference_catalog_imports_as_expected_and_reruns_change_nothing() {
         .episodes;
     assert_eq!(film_episodes.len(), 1);
     let groups = catalog
-        .list_videos(pb::ListVideosRequest { episode_id: film_episodes[0].id.clone() })
+        .list_videos(pb::ListVideosRequest { episode_id: film_episodes[0].id.clone(), ..Default::default() })
         .await
         .unwrap()
         .into_inner()

@@ -110,7 +110,12 @@ async fn players_come_back_grouped_by_translation_best_first() {
     no_anime.anime_source_id.clear();
     assert_eq!(catalog.import_video(no_anime).await.unwrap().into_inner().outcome, UNCHANGED);
 
-    let groups = catalog.list_videos(pb::ListVideosRequest { episode_id }).await.unwrap().into_inner().groups;
+    let list = |page_size: i32, page_token: String| pb::ListVideosRequest {
+        episode_id: episode_id.clone(),
+        page_size,
+        page_token,
+    };
+    let groups = catalog.list_videos(list(0, String::new())).await.unwrap().into_inner().groups;
     let summary: Vec<(String, Vec<i32>)> = groups
         .iter()
         .map(|g| {
@@ -122,6 +127,17 @@ async fn players_come_back_grouped_by_translation_best_first() {
         .collect();
     assert_eq!(summary, [("610".to_owned(), vec![100, 90]), ("869".to_owned(), vec![50])]);
     assert_eq!(groups[1].translation.as_ref().unwrap().r#type, pb::TranslationType::Subtitles as i32);
+
+    // One group per page: whole groups, in the same order.
+    let first = catalog.list_videos(list(1, String::new())).await.unwrap().into_inner();
+    assert_eq!(first.groups, groups[..1]);
+    let second = catalog.list_videos(list(1, first.next_page_token.clone())).await.unwrap().into_inner();
+    assert_eq!(second.groups, groups[1..]);
+    assert!(second.next_page_token.is_empty());
+    let other_episode =
+        pb::ListVideosRequest { episode_id: imported.results[1].episode_id.clone(), ..list(1, first.next_page_token) };
+    let refused = catalog.list_videos(other_episode).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "a token only works for its episode: {refused:?}");
 
     // Raising the subtitles' priority updates in place and moves the group first.
     let raised =
@@ -163,7 +179,7 @@ async fn admin_edits_survive_imports_until_unlocked() {
         id: id.clone(),
         anime: Some(pb::AnimeImport { title: "Nine (edited)".into(), description: None, ..Default::default() }),
         update_mask: Some(prost_types::FieldMask { paths: vec!["title".into(), "description".into()] }),
-        unlock_fields: vec![],
+        unlock_fields: None,
     };
     let edited = catalog.update_anime(edit).await.unwrap().into_inner().anime.unwrap();
     assert_eq!(edited.title, "Nine (edited)");
@@ -187,17 +203,27 @@ async fn admin_edits_survive_imports_until_unlocked() {
     assert_eq!(after.description, None, "locked description kept");
     assert_eq!(after.year, Some(2021), "unlocked fields follow imports");
 
+    // The same upstream data again: unchanged, the admin's title stays.
+    let again = catalog.import_anime(pb::ImportAnimeRequest { anime: Some(changed.clone()) }).await.unwrap();
+    assert_eq!(again.into_inner().outcome, UNCHANGED);
+    assert_eq!(catalog.get_anime(get()).await.unwrap().into_inner().anime.unwrap().title, "Nine (edited)");
+
     catalog
         .update_anime(pb::UpdateAnimeRequest {
             id: id.clone(),
-            unlock_fields: vec!["title".into()],
+            unlock_fields: Some(prost_types::FieldMask { paths: vec!["title".into()] }),
             ..Default::default()
         })
         .await
         .unwrap();
-    changed.title = "Nine v3".into();
-    catalog.import_anime(pb::ImportAnimeRequest { anime: Some(changed) }).await.unwrap();
+    // Unlocked, the next import hands the title back to the source even though the source sends
+    // exactly what it sent before; the still-locked description stays the admin's.
+    let back = catalog.import_anime(pb::ImportAnimeRequest { anime: Some(changed.clone()) }).await.unwrap();
+    assert_eq!(back.into_inner().outcome, UPDATED);
     let after = catalog.get_anime(get()).await.unwrap().into_inner().anime.unwrap();
-    assert_eq!(after.title, "Nine v3");
+    assert_eq!(after.title, "Nine v2");
+    assert_eq!(after.description, None, "locked description kept");
     assert_eq!(after.admin_locked_fields, ["description"]);
+    let settled = catalog.import_anime(pb::ImportAnimeRequest { anime: Some(changed) }).await.unwrap();
+    assert_eq!(settled.into_inner().outcome, UNCHANGED);
 }

@@ -79,7 +79,7 @@ async fn search_export_watch_and_overrides_reject_bad_input() {
         async move {
             client
                 .mapping()
-                .search_anime(pb::SearchAnimeRequest { query, r#type, year, page_size })
+                .search_anime(pb::SearchAnimeRequest { query, r#type, year, page_size, page_token: String::new() })
                 .await
                 .expect_err("invalid")
         }
@@ -87,15 +87,25 @@ async fn search_export_watch_and_overrides_reject_bad_input() {
     assert_invalid_fields(&search("", 0, None, 0).await, &["query"]);
     assert_invalid_fields(&search("!!!", 0, None, 0).await, &["query"]);
     assert_invalid_fields(&search(&"a".repeat(201), 0, None, 0).await, &["query"]);
-    assert_invalid_fields(&search("bebop", 42, Some(1), 101).await, &["type", "year", "page_size"]);
+    assert_invalid_fields(&search("bebop", 42, Some(1), -1).await, &["type", "year", "page_size"]);
+    // A token from another search is refused, not applied to this one.
+    let page = |query: &str, page_token: String| {
+        let request = pb::SearchAnimeRequest { query: query.into(), page_size: 1, page_token, ..Default::default() };
+        let client = client.clone();
+        async move { client.mapping().search_anime(request).await }
+    };
+    let first = page("cowboy bebop", String::new()).await.expect("search").into_inner();
+    assert!(!first.next_page_token.is_empty());
+    assert_invalid_fields(&page("bebop", first.next_page_token).await.expect_err("other query"), &["page_token"]);
+    assert_invalid_fields(&page("bebop", "garbage".into()).await.expect_err("garbage"), &["page_token"]);
 
     let mut export = client
         .mapping()
-        .export_mappings(pb::ExportMappingsRequest { platform: 999, batch_size: 5000 })
+        .export_mappings(pb::ExportMappingsRequest { platform: 999, batch_size: -1, resume_token: "garbage".into() })
         .await
         .map(|_| ())
         .expect_err("invalid");
-    assert_invalid_fields(&export, &["platform", "batch_size"]);
+    assert_invalid_fields(&export, &["platform", "batch_size", "resume_token"]);
     export = client
         .mapping()
         .watch_pipeline_run(pb::WatchPipelineRunRequest { run_id: 0 })

@@ -99,7 +99,7 @@ async fn redirects_search_platforms_and_export() {
         async move {
             client
                 .mapping()
-                .search_anime(pb::SearchAnimeRequest { query, r#type: 0, year, page_size: 5 })
+                .search_anime(pb::SearchAnimeRequest { query, year, page_size: 5, ..Default::default() })
                 .await
                 .expect("search")
                 .into_inner()
@@ -114,6 +114,32 @@ async fn redirects_search_platforms_and_export() {
     let synonym = search("medley sample alt title", None).await;
     assert_eq!(synonym.first().map(|h| h.matched_title.as_str()), Some("Medley Sample Alt Title"));
     assert!(search("cowboy bebop", Some(2001)).await.is_empty(), "the year filter applies");
+
+    // Page by page, the hits are those of one big page, in the same order, none twice; a page
+    // size above the maximum is taken as the maximum.
+    let mut mapping = client.mapping();
+    let request = |page_size, page_token| pb::SearchAnimeRequest {
+        query: "cowboy bebop".into(),
+        page_size,
+        page_token,
+        ..Default::default()
+    };
+    let all = mapping.search_anime(request(5000, String::new())).await.expect("search").into_inner();
+    assert!(all.results.len() >= 2 && all.next_page_token.is_empty(), "{}", all.results.len());
+    let ids = |results: &[pb::SearchAnimeResult]| -> Vec<i64> {
+        results.iter().map(|r| r.record.as_ref().map_or(0, |r| r.id)).collect()
+    };
+    let (mut paged, mut token) = (Vec::new(), String::new());
+    loop {
+        let page = mapping.search_anime(request(1, token)).await.expect("page").into_inner();
+        assert!(page.results.len() <= 1);
+        paged.extend(ids(&page.results));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(paged, ids(&all.results));
 
     let platforms = client.mapping().list_platforms(pb::ListPlatformsRequest {}).await.expect("platforms").into_inner();
     assert_eq!(platforms.platforms.len(), 29);

@@ -2,6 +2,7 @@
 //! redirects, REST compatibility, overrides, bad input.
 
 mod bad_input;
+mod export;
 mod lookups;
 mod overrides;
 mod pipeline;
@@ -120,7 +121,7 @@ pub fn ids_on(record: &pb::MappingRecord, platform: Platform) -> Vec<(String, Op
 pub async fn export_all(client: &Client, platform: Platform) -> Vec<pb::MappingRecord> {
     let mut stream = client
         .mapping()
-        .export_mappings(pb::ExportMappingsRequest { platform: platform as i32, batch_size: 100 })
+        .export_mappings(pb::ExportMappingsRequest { platform: platform as i32, batch_size: 100, ..Default::default() })
         .await
         .expect("ExportMappings")
         .into_inner();

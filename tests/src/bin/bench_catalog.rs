@@ -84,9 +84,7 @@ async fn import_all(server: &TestServer, anime: usize, streams: usize) -> (f64, 
     let mut tasks = Vec::new();
     for batch in batches {
         let client = server.client().await;
-        tasks.push(tokio::spawn(async move {
-            client.catalog().import_batch(tokio_stream::iter(batch)).await.expect("import batch").into_inner()
-        }));
+        tasks.push(tokio::spawn(async move { client.import_batch_all(batch).await.expect("import batch") }));
     }
     let mut total = pb::ImportBatchResponse::default();
     for task in tasks {

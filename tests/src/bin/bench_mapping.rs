@@ -152,7 +152,11 @@ async fn main() {
     // Every MAL id served, as the lookup keys.
     let mut stream = client
         .mapping()
-        .export_mappings(pb::ExportMappingsRequest { platform: pb::Platform::Myanimelist as i32, batch_size: 1000 })
+        .export_mappings(pb::ExportMappingsRequest {
+            platform: pb::Platform::Myanimelist as i32,
+            batch_size: 1000,
+            ..Default::default()
+        })
         .await
         .expect("export")
         .into_inner();

@@ -1,17 +1,21 @@
-//! `ImportBatch`: a client stream of mixed items applied in chunks.
+//! `ImportBatch`: a bidirectional stream of mixed items applied in chunks, answered per chunk.
 //!
 //! Items are validated as they arrive (the request guard leaves their text to this handler,
 //! so a bad item fails alone); valid ones are collected into chunks of at most
 //! [`CHUNK_ITEMS`] items (cut early where a key repeats) and each chunk is applied in one
 //! transaction. Reading the next chunk from the client overlaps with writing the previous one,
-//! but chunks commit in order, so an item may rely on everything sent before it. A chunk the
-//! database fails on reports UNAVAILABLE (or INTERNAL) for each of its items: nothing of them
-//! was written and the client may send them again.
+//! but chunks commit in order, so an item may rely on everything sent before it. Each chunk's
+//! answer covers a run of consecutive items (refused ones included) and goes out as soon as the
+//! chunk commits; the answer channel is short, so a client that stops reading stops the
+//! reading of its items too. A chunk the database fails on reports UNAVAILABLE (or INTERNAL)
+//! for each of its items: nothing of them was written and the client may send them again.
+
+use std::sync::Arc;
 
 use diesel_async::AsyncConnection as _;
 use medley_sdk::pb;
-use tokio::task::JoinHandle;
-use tokio_stream::StreamExt as _;
+use tokio::{sync::mpsc, task::JoinHandle};
+use tokio_stream::{StreamExt as _, wrappers::ReceiverStream};
 use tonic::{Status, Streaming};
 
 use super::{
@@ -25,70 +29,132 @@ use crate::{
     request_guard::{self, Schema},
 };
 
-/// Items per chunk.
+/// Items per chunk (refused items count too, so an answer stays bounded).
 const CHUNK_ITEMS: usize = 1_000;
-/// Items per call: results are held until the stream ends and sent in one message (about
-/// 110 bytes per item), so memory and the answer stay bounded.
-pub const MAX_ITEMS: usize = 100_000;
+/// Answers waiting for the client: one being written plus one ready.
+const ANSWERS_BUFFERED: usize = 2;
 /// The stream's message type, for the request guard's checks.
 const ITEM_TYPE: &str = "medley.v1.ImportBatchRequest";
 
-type ChunkResult = Vec<(usize, pb::import_item_result::Result)>;
+/// The answer stream of `ImportBatch`.
+pub type BatchStream = ReceiverStream<Result<pb::ImportBatchResponse, Status>>;
 
-/// Reads the whole stream and returns one result per item.
-pub async fn import_stream(
+type ItemResult = (usize, pb::import_item_result::Result);
+
+/// Consecutive items of the stream answered together: those to apply, and those refused.
+#[derive(Default)]
+struct Chunk {
+    apply: Vec<(usize, ImportItem)>,
+    refused: Vec<ItemResult>,
+}
+
+impl Chunk {
+    fn len(&self) -> usize {
+        self.apply.len() + self.refused.len()
+    }
+}
+
+/// Starts applying `items`; the answers come on the returned stream.
+pub fn import_stream(db: DbPool, schema: Arc<Schema>, items: Streaming<pb::ImportBatchRequest>) -> BatchStream {
+    let (answers, receiver) = mpsc::channel(ANSWERS_BUFFERED);
+    tokio::spawn(async move {
+        if let Err(status) = apply_stream(db, &schema, items, &answers).await {
+            // The client may be gone already; then nobody needs the error.
+            let _ = answers.send(Err(status)).await;
+        }
+    });
+    ReceiverStream::new(receiver)
+}
+
+type Answers = mpsc::Sender<Result<pb::ImportBatchResponse, Status>>;
+
+async fn apply_stream(
     db: DbPool,
     schema: &Schema,
-    mut stream: Streaming<pb::ImportBatchRequest>,
-) -> Result<pb::ImportBatchResponse, Status> {
-    let mut results: Vec<Option<pb::import_item_result::Result>> = Vec::new();
-    let mut chunk: Vec<(usize, ImportItem)> = Vec::new();
+    mut items: Streaming<pb::ImportBatchRequest>,
+    answers: &Answers,
+) -> Result<(), Status> {
+    let mut chunk = Chunk::default();
     let mut keys = ChunkKeys::default();
-    let mut writing: Option<JoinHandle<ChunkResult>> = None;
-    while let Some(message) = stream.next().await {
-        let request = message?;
-        let index = results.len();
-        if index >= MAX_ITEMS {
-            // Everything before was applied (or is being): the client resends the rest.
-            finish(&mut results, writing.take()).await?;
-            return Err(ApiError::new(
-                crate::error::ErrorCode::ResourceExhausted,
-                format!("at most {MAX_ITEMS} items per ImportBatch call: split the stream"),
-            )
-            .into());
-        }
-        results.push(None);
-        let item = match request_guard::check_message(schema, ITEM_TYPE, &request, "").and_then(|()| parse(request)) {
-            Ok(item) => item,
-            Err(error) => {
-                results[index] = Some(pb::import_item_result::Result::Error(item_error_to_pb(&error)));
+    let mut writing: Option<JoinHandle<Vec<ItemResult>>> = None;
+    let mut index = 0;
+    loop {
+        let message = tokio::select! {
+            // A chunk that committed is answered at once, while the client is still sending.
+            results = finished(&mut writing) => {
+                writing = None;
+                send(answers, results.map_err(|_| Status::internal("import task failed"))?).await?;
                 continue;
             }
+            message = items.next() => message,
         };
-        if chunk.len() >= CHUNK_ITEMS || !keys.admit(&item) {
-            finish(&mut results, writing.take()).await?;
-            writing = Some(tokio::spawn(apply_chunk(db.clone(), std::mem::take(&mut chunk))));
+        let Some(message) = message else { break };
+        let request = message?;
+        let item = request_guard::check_message(schema, ITEM_TYPE, &request, "").and_then(|()| parse(request));
+        let admitted = match &item {
+            Ok(item) => chunk.apply.len() < CHUNK_ITEMS && keys.admit(item),
+            Err(_) => true,
+        };
+        if !admitted || chunk.len() >= CHUNK_ITEMS {
+            let full = std::mem::take(&mut chunk);
             keys.clear();
-            keys.admit(&item);
+            // Chunks commit in order: the previous one finishes before the next starts.
+            if let Some(previous) = writing.take() {
+                send(answers, previous.await.map_err(|_| Status::internal("import task failed"))?).await?;
+            }
+            writing = Some(start(db.clone(), full));
+            if let Ok(item) = &item {
+                keys.admit(item);
+            }
         }
-        chunk.push((index, item));
+        match item {
+            Ok(item) => chunk.apply.push((index, item)),
+            Err(error) => chunk.refused.push((index, item_error_to_pb(error))),
+        }
+        index += 1;
     }
-    finish(&mut results, writing.take()).await?;
-    if !chunk.is_empty() {
-        finish(&mut results, Some(tokio::spawn(apply_chunk(db, chunk)))).await?;
+    if let Some(previous) = writing.take() {
+        send(answers, previous.await.map_err(|_| Status::internal("import task failed"))?).await?;
     }
-    let mut response = pb::ImportBatchResponse::default();
-    for (index, result) in results.into_iter().enumerate() {
-        let Some(result) = result else { return Err(Status::internal("an item got no result")) };
+    if chunk.len() > 0 {
+        send(answers, start(db, chunk).await.map_err(|_| Status::internal("import task failed"))?).await?;
+    }
+    Ok(())
+}
+
+/// Resolves when the chunk being written has committed; never while none is.
+async fn finished(
+    writing: &mut Option<JoinHandle<Vec<ItemResult>>>,
+) -> Result<Vec<ItemResult>, tokio::task::JoinError> {
+    match writing {
+        Some(task) => task.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Applies a chunk in the background; its results come back in input order.
+fn start(db: DbPool, chunk: Chunk) -> JoinHandle<Vec<ItemResult>> {
+    tokio::spawn(async move {
+        let mut results = apply_chunk(db, chunk.apply).await;
+        results.extend(chunk.refused);
+        results.sort_unstable_by_key(|(index, _)| *index);
+        results
+    })
+}
+
+/// Sends the answer of one chunk. Fails when the client is gone.
+async fn send(answers: &Answers, results: Vec<ItemResult>) -> Result<(), Status> {
+    let mut answer = pb::ImportBatchResponse::default();
+    for (index, result) in results {
         match outcome_of(&result) {
-            Some(pb::ImportOutcome::Created) => response.created += 1,
-            Some(pb::ImportOutcome::Updated) => response.updated += 1,
-            Some(_) => response.unchanged += 1,
-            None => response.failed += 1,
+            Some(pb::ImportOutcome::Created) => answer.created += 1,
+            Some(pb::ImportOutcome::Updated) => answer.updated += 1,
+            Some(_) => answer.unchanged += 1,
+            None => answer.failed += 1,
         }
-        response.results.push(pb::ImportItemResult { index: index as i64, result: Some(result) });
+        answer.results.push(pb::ImportItemResult { index: index as i64, result: Some(result) });
     }
-    Ok(response)
+    answers.send(Ok(answer)).await.map_err(|_| Status::cancelled("the client stopped reading the answers"))
 }
 
 fn outcome_of(result: &pb::import_item_result::Result) -> Option<pb::ImportOutcome> {
@@ -99,21 +165,9 @@ fn outcome_of(result: &pb::import_item_result::Result) -> Option<pb::ImportOutco
         R::Episodes(e) if e.updated > 0 => pb::ImportOutcome::Updated as i32,
         R::Episodes(_) => pb::ImportOutcome::Unchanged as i32,
         R::Video(v) => v.outcome,
-        R::Error(_) => return None,
+        R::Status(_) => return None,
     };
     pb::ImportOutcome::try_from(outcome).ok()
-}
-
-async fn finish(
-    results: &mut [Option<pb::import_item_result::Result>],
-    writing: Option<JoinHandle<ChunkResult>>,
-) -> Result<(), Status> {
-    let Some(writing) = writing else { return Ok(()) };
-    let written = writing.await.map_err(|_| Status::internal("import task failed"))?;
-    for (index, result) in written {
-        results[index] = Some(result);
-    }
-    Ok(())
 }
 
 fn parse(request: pb::ImportBatchRequest) -> Result<ImportItem, ApiError> {
@@ -137,7 +191,10 @@ fn parse(request: pb::ImportBatchRequest) -> Result<ImportItem, ApiError> {
     Ok(item)
 }
 
-async fn apply_chunk(db: DbPool, chunk: Vec<(usize, ImportItem)>) -> ChunkResult {
+async fn apply_chunk(db: DbPool, chunk: Vec<(usize, ImportItem)>) -> Vec<ItemResult> {
+    if chunk.is_empty() {
+        return Vec::new();
+    }
     let (indexes, items): (Vec<usize>, Vec<ImportItem>) = chunk.into_iter().unzip();
     let applied: Result<Vec<import::ItemResult>, ApiError> = async {
         let mut conn = db.get().await?;
@@ -151,14 +208,14 @@ async fn apply_chunk(db: DbPool, chunk: Vec<(usize, ImportItem)>) -> ChunkResult
             .map(|(index, result)| {
                 let result = match result {
                     Ok(outcome) => item_outcome_to_pb(&outcome),
-                    Err(error) => pb::import_item_result::Result::Error(item_error_to_pb(&error.into())),
+                    Err(error) => item_error_to_pb(error.into()),
                 };
                 (index, result)
             })
             .collect(),
         Err(error) => {
-            let error = item_error_to_pb(&error);
-            indexes.into_iter().map(|index| (index, pb::import_item_result::Result::Error(error.clone()))).collect()
+            let error = item_error_to_pb(error);
+            indexes.into_iter().map(|index| (index, error.clone())).collect()
         }
     }
 }

@@ -318,6 +318,31 @@ pub fn group_videos(mut rows: Vec<VideoRow>) -> Vec<pb::TranslationGroup> {
         .collect()
 }
 
+/// Where a translation group stands in `ListVideos` order, by its best player: priority
+/// (highest first), then id. A page token holds the last group's.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GroupLead {
+    priority: i32,
+    video_id: String,
+}
+
+impl GroupLead {
+    /// The lead of `group` (its first player: groups list theirs best first).
+    pub fn of(group: &pb::TranslationGroup) -> Self {
+        let lead = group.videos.first();
+        Self {
+            priority: lead.and_then(|v| v.player.as_ref()).map_or(0, |p| p.priority),
+            video_id: lead.map(|v| v.id.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// Whether a group led by `self` is listed after one led by `other`. Ids compare as their
+    /// fixed-width lowercase hex, which orders like the UUIDs themselves.
+    pub fn comes_after(&self, other: &Self) -> bool {
+        self.priority < other.priority || (self.priority == other.priority && self.video_id > other.video_id)
+    }
+}
+
 fn outcome_pb(outcome: Outcome) -> i32 {
     (match outcome {
         Outcome::Created => pb::ImportOutcome::Created,
@@ -370,13 +395,9 @@ pub fn item_outcome_to_pb(outcome: &ItemOutcome) -> pb::import_item_result::Resu
     }
 }
 
-/// Converts the failure of one item of a batch.
-pub fn item_error_to_pb(error: &ApiError) -> pb::ImportItemError {
-    pb::ImportItemError {
-        code: error.code().grpc_code() as i32,
-        message: error.message().to_owned(),
-        fields: error.violated_fields(),
-    }
+/// Converts the failure of one item of a bulk import.
+pub fn item_error_to_pb(error: ApiError) -> pb::import_item_result::Result {
+    pb::import_item_result::Result::Status(error.into_rpc_status())
 }
 
 #[cfg(test)]

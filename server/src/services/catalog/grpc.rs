@@ -90,11 +90,13 @@ impl CatalogService for CatalogApi {
         }
     }
 
+    type ImportBatchStream = batch::BatchStream;
+
     async fn import_batch(
         &self,
         request: Request<Streaming<pb::ImportBatchRequest>>,
-    ) -> Result<Response<pb::ImportBatchResponse>, Status> {
-        Ok(Response::new(batch::import_stream(self.state.db.clone(), &self.schema, request.into_inner()).await?))
+    ) -> Result<Response<Self::ImportBatchStream>, Status> {
+        Ok(Response::new(batch::import_stream(self.state.db.clone(), self.schema.clone(), request.into_inner())))
     }
 
     async fn update_anime(

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{
     CatalogError,
-    convert::{anime_input, anime_to_pb, check_id, check_name, episode_to_pb, group_videos},
+    convert::{GroupLead, anime_input, anime_to_pb, check_id, check_name, episode_to_pb, group_videos},
     model::{AnimeEdit, texts},
     store::reads::{self as store, AnimeCursor, AnimeFilter, AnimeSort},
 };
@@ -58,6 +58,7 @@ pub async fn get_anime(state: &Platform, request: pb::GetAnimeRequest) -> Result
 /// `UpdateAnime`: applies the masked fields and locks them, unlocks `unlock_fields`.
 pub async fn update_anime(state: &Platform, request: pb::UpdateAnimeRequest) -> Result<pb::Anime, CatalogError> {
     let pb::UpdateAnimeRequest { id, anime, update_mask, unlock_fields } = request;
+    let unlock_fields = unlock_fields.map(|m| m.paths).unwrap_or_default();
     let mut violations = FieldViolations::new();
     let uuid = parse_uuid(&id, "id", "an anime", &mut violations);
     let paths = update_mask.map(|m| m.paths).unwrap_or_default();
@@ -69,7 +70,8 @@ pub async fn update_anime(state: &Platform, request: pb::UpdateAnimeRequest) -> 
     }
     for (i, path) in unlock_fields.iter().enumerate() {
         if !EDITABLE.contains(&path.as_str()) {
-            violations.add(format!("unlock_fields[{i}]"), format!("{path:?} is not one of {}", EDITABLE.join(", ")));
+            violations
+                .add(format!("unlock_fields.paths[{i}]"), format!("{path:?} is not one of {}", EDITABLE.join(", ")));
         }
     }
     if paths.is_empty() && unlock_fields.is_empty() {
@@ -119,6 +121,11 @@ pub async fn update_anime(state: &Platform, request: pb::UpdateAnimeRequest) -> 
                 admin_locked: locked,
                 updated_at: chrono::Utc::now(),
             };
+            if !unlock_fields.is_empty() {
+                // Unlocked fields go back to the source at its next import, even one that sends
+                // what it sent before.
+                store::forget_content_hash(conn, uuid).await?;
+            }
             Ok(store::update_anime(conn, uuid, &edit).await?)
         })
         .await?;
@@ -242,11 +249,18 @@ pub async fn list_videos(
 ) -> Result<pb::ListVideosResponse, CatalogError> {
     let mut violations = FieldViolations::new();
     let uuid = parse_uuid(&request.episode_id, "episode_id", "an episode", &mut violations);
+    let limit = parse_page_size(request.page_size, &mut violations);
+    let filters = format!("videos:{}", request.episode_id);
+    let after: Option<GroupLead> = parse_page_token(&request.page_token, &filters, &mut violations);
     violations.finish().map_err(CatalogError::Invalid)?;
     let mut conn = state.db.get().await?;
     if !store::episode_exists(&mut conn, uuid).await? {
         return Err(CatalogError::EpisodeNotFound(request.episode_id));
     }
-    let rows = store::list_videos(&mut conn, uuid).await?;
-    Ok(pb::ListVideosResponse { groups: group_videos(rows) })
+    // An episode has tens of players: group them all, then cut the page after the cursor.
+    let groups = group_videos(store::list_videos(&mut conn, uuid).await?);
+    let start = after.map_or(0, |after| groups.iter().take_while(|g| !GroupLead::of(g).comes_after(&after)).count());
+    let rest: Vec<_> = groups.into_iter().skip(start).collect();
+    let (groups, next_page_token) = finish_page(rest, limit, &filters, GroupLead::of);
+    Ok(pb::ListVideosResponse { groups, next_page_token })
 }

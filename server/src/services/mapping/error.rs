@@ -27,6 +27,12 @@ pub enum MappingError {
     /// No override has this id.
     #[error("override {0} not found")]
     OverrideNotFound(String),
+    /// A pipeline run published new data while an export was reading the previous version.
+    #[error("the served data changed during the export (published again at {}): export again from the start", .since.map(|t| t.to_rfc3339()).unwrap_or_default())]
+    DataChanged { since: Option<chrono::DateTime<chrono::Utc>> },
+    /// A stored record does not decode: a bug or a damaged database.
+    #[error("stored record {id} does not decode: {reason}")]
+    Corrupt { id: i64, reason: String },
     /// PostgreSQL or Redis failed.
     #[error(transparent)]
     Infra(#[from] InfraError),
@@ -43,6 +49,9 @@ impl From<MappingError> for ApiError {
             }
             MappingError::NotRedirectable(_) => ApiError::new(ErrorCode::FailedPrecondition, error.to_string()),
             MappingError::Run(run) => run.into(),
+            MappingError::DataChanged { .. } => ApiError::new(ErrorCode::Aborted, error.to_string())
+                .with_reason("DATA_CHANGED", std::collections::HashMap::new()),
+            MappingError::Corrupt { .. } => ApiError::internal(&error),
             MappingError::OverrideNotFound(ref id) => ApiError::not_found("mapping_override", id),
             MappingError::Infra(infra) => infra.into(),
         }

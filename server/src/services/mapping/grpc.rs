@@ -1,20 +1,16 @@
 //! `medley.v1.MappingService`: converts requests, delegates, converts answers.
 
 use medley_sdk::pb::{self, mapping_service_server::MappingService};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::{
     MappingError, MappingState,
     convert::{parse_key, parse_platform_ref, parse_view, platform_infos, shape},
     lookup::{self, MAX_BATCH, require_stored},
-    overrides, runs, store,
+    export, overrides, runs,
 };
 use crate::error::FieldViolations;
 
-/// Records per export message by default, and at most.
-const EXPORT_BATCH: (i32, i32) = (500, 1000);
 
 /// The MappingService implementation.
 #[derive(Clone)]
@@ -29,7 +25,6 @@ impl MappingApi {
     }
 }
 
-type ExportStream = ReceiverStream<Result<pb::ExportMappingsResponse, Status>>;
 
 #[tonic::async_trait]
 impl MappingService for MappingApi {
@@ -150,39 +145,13 @@ impl MappingService for MappingApi {
         Ok(Response::new(lookup::status(&self.state).await?))
     }
 
-    type ExportMappingsStream = ExportStream;
+    type ExportMappingsStream = export::ExportStream;
 
     async fn export_mappings(
         &self,
         request: Request<pb::ExportMappingsRequest>,
     ) -> Result<Response<Self::ExportMappingsStream>, Status> {
-        let request = request.into_inner();
-        let mut violations = FieldViolations::new();
-        let platform = match pb::Platform::try_from(request.platform) {
-            Ok(pb::Platform::Unspecified) => None,
-            Ok(platform) => Some(platform as i16),
-            Err(_) => {
-                violations.add("platform", format!("{} is not a platform", request.platform));
-                None
-            }
-        };
-        let batch = match request.batch_size {
-            0 => EXPORT_BATCH.0,
-            n if (1..=EXPORT_BATCH.1).contains(&n) => n,
-            _ => {
-                violations.add("batch_size", format!("must be 1 to {}, or 0 for {}", EXPORT_BATCH.1, EXPORT_BATCH.0));
-                EXPORT_BATCH.0
-            }
-        };
-        violations.finish().map_err(MappingError::Invalid)?;
-        let (tx, rx) = mpsc::channel(4);
-        let state = self.state.clone();
-        tokio::spawn(async move {
-            if let Err(error) = export(&state, platform, i64::from(batch), &tx).await {
-                let _ = tx.send(Err(error.into())).await;
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        Ok(Response::new(export::start(&self.state, request.into_inner())?))
     }
 
     async fn start_pipeline_run(
@@ -243,32 +212,4 @@ impl MappingService for MappingApi {
     ) -> Result<Response<pb::DeleteOverrideResponse>, Status> {
         Ok(Response::new(overrides::delete(&self.state.platform, request.into_inner()).await?))
     }
-}
-
-/// Streams every record in id order, a page per message, in one repeatable-read transaction so
-/// the export is one consistent snapshot even while a run writes.
-async fn export(
-    state: &MappingState,
-    platform: Option<i16>,
-    batch: i64,
-    tx: &mpsc::Sender<Result<pb::ExportMappingsResponse, Status>>,
-) -> Result<(), MappingError> {
-    let mut conn = state.platform.db.get().await?;
-    conn.build_transaction()
-        .repeatable_read()
-        .read_only()
-        .run::<_, MappingError, _>(async |conn| {
-            let mut after = 0;
-            loop {
-                let page = store::export_page(conn, after, platform, batch).await?;
-                let Some(&(last, _)) = page.last() else { return Ok(()) };
-                after = last;
-                let records =
-                    page.into_iter().filter_map(|(_, body)| prost::Message::decode(body.as_slice()).ok()).collect();
-                if tx.send(Ok(pb::ExportMappingsResponse { records })).await.is_err() {
-                    return Ok(());
-                }
-            }
-        })
-        .await
 }

@@ -10,11 +10,12 @@ use super::{
     merge::titles,
     pipeline::KIND,
     platform::{PlatformSpec, Role},
-    store,
+    store::{self, SearchCursor},
 };
 use crate::{
-    error::FieldViolations,
     api::jobs::job_to_pb,
+    error::FieldViolations,
+    pagination::{finish_page, parse_page_size_within, parse_page_token, rows_to_read},
     jobs::{JobState, store as job_store},
     proto_time::to_timestamp,
 };
@@ -90,6 +91,9 @@ pub async fn redirect(
     Ok((target.url(&chosen.id, season), target, chosen.id.clone(), record))
 }
 
+/// Hits per search page by default, and at most.
+const SEARCH_PAGE: (i64, i64) = (20, 100);
+
 /// Fuzzy title search.
 pub async fn search(
     state: &MappingState,
@@ -113,25 +117,21 @@ pub async fn search(
     if request.year.is_some_and(|y| !(1900..=2100).contains(&y)) {
         violations.add("year", "must be between 1900 and 2100");
     }
-    let limit = match request.page_size {
-        0 => 20,
-        n if (1..=100).contains(&n) => i64::from(n),
-        _ => {
-            violations.add("page_size", "must be 1 to 100, or 0 for 20");
-            20
-        }
-    };
+    let limit = parse_page_size_within(request.page_size, SEARCH_PAGE.0, SEARCH_PAGE.1, &mut violations);
+    let filters = format!("search:{query}:{media_type:?}:{:?}", request.year);
+    let after: Option<SearchCursor> = parse_page_token(&request.page_token, &filters, &mut violations);
     violations.finish().map_err(MappingError::Invalid)?;
     let mut conn = state.platform.db.get().await?;
-    let rows = store::search(&mut conn, &query, media_type, request.year, limit).await?;
+    let rows = store::search(&mut conn, &query, media_type, request.year, after, rows_to_read(limit)).await?;
+    let (rows, next_page_token) = finish_page(rows, limit, &filters, |hit| hit.cursor);
     let results = rows
         .into_iter()
-        .filter_map(|(body, title, score)| {
-            let record = prost::Message::decode(body.as_slice()).ok()?;
-            Some(pb::SearchAnimeResult { record: Some(record), matched_title: title, score })
+        .filter_map(|hit| {
+            let record = prost::Message::decode(hit.body.as_slice()).ok()?;
+            Some(pb::SearchAnimeResult { record: Some(record), matched_title: hit.title, score: hit.cursor.score })
         })
         .collect();
-    Ok(pb::SearchAnimeResponse { results })
+    Ok(pb::SearchAnimeResponse { results, next_page_token })
 }
 
 /// The newest run and the newest successful run.

@@ -7,7 +7,8 @@
 //!   served.
 //! - [`pipeline`] — a run end to end; [`runs`] — runs as jobs: start, watch, list, cancel.
 //! - [`cache`] — the lookup path: in-process, Redis two-tier, PostgreSQL.
-//! - [`lookup`] — read operations shared by [`grpc`] and the REST routes in [`rest`].
+//! - [`lookup`] — read operations shared by [`grpc`] and the REST routes in [`rest`];
+//!   [`export`] — `ExportMappings`, page by page with resume tokens.
 //! - [`overrides`] — manual corrections; [`store`] — SQL; [`convert`] — validation and proto
 //!   conversions; [`error`] — [`MappingError`]; [`config`] — settings; [`cli`] — `medley mapping`.
 
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod error;
+pub mod export;
 pub mod grpc;
 pub mod lookup;
 pub mod merge;

@@ -406,6 +406,8 @@ pub async fn export_page(
 
 #[derive(QueryableByName)]
 struct SearchRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
     #[diesel(sql_type = Bytea)]
     body: Vec<u8>,
     #[diesel(sql_type = Text)]
@@ -414,32 +416,60 @@ struct SearchRow {
     score: f32,
 }
 
-/// Fuzzy search over normalised titles: trigram word similarity (typos, partial titles),
-/// ranked by the mean of word and whole-string similarity so exact titles come first.
+/// Where a search page ended: the last hit's score and record id (hits come best first, then
+/// by id).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SearchCursor {
+    /// Similarity of the hit's best title.
+    pub score: f32,
+    /// Its record.
+    pub id: i64,
+}
+
+/// One search hit.
+#[derive(Debug)]
+pub struct SearchHit {
+    /// The encoded record.
+    pub body: Vec<u8>,
+    /// Its best matching title.
+    pub title: String,
+    /// Its place in the order.
+    pub cursor: SearchCursor,
+}
+
+/// Records whose titles match `normalized` (trigram word similarity), best first, after
+/// `after`.
 pub async fn search(
     conn: &mut AsyncPgConnection,
     normalized: &str,
     media_type: Option<i16>,
     year: Option<i32>,
+    after: Option<SearchCursor>,
     limit: i64,
-) -> QueryResult<Vec<(Vec<u8>, String, f32)>> {
+) -> QueryResult<Vec<SearchHit>> {
     let rows: Vec<SearchRow> = sql_query(
-        "SELECT r.body, best.title, best.score FROM ( \
+        "SELECT r.id, r.body, best.title, best.score FROM ( \
            SELECT DISTINCT ON (t.record_id) t.record_id, t.title, \
                   ((word_similarity($1, t.normalized) + similarity($1, t.normalized)) / 2)::real AS score \
            FROM mapping_titles t WHERE $1 <% t.normalized \
            ORDER BY t.record_id, score DESC \
          ) best JOIN mapping_records r ON r.id = best.record_id \
          WHERE ($2::smallint IS NULL OR r.media_type = $2) AND ($3::int IS NULL OR r.year = $3) \
+           AND ($5::real IS NULL OR best.score < $5 OR (best.score = $5 AND r.id > $6)) \
          ORDER BY best.score DESC, r.id LIMIT $4",
     )
     .bind::<Text, _>(normalized)
     .bind::<Nullable<SmallInt>, _>(media_type)
     .bind::<Nullable<Integer>, _>(year)
     .bind::<BigInt, _>(limit)
+    .bind::<Nullable<Float>, _>(after.map(|a| a.score))
+    .bind::<BigInt, _>(after.map_or(0, |a| a.id))
     .load(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.body, r.title, r.score)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| SearchHit { body: r.body, title: r.title, cursor: SearchCursor { score: r.score, id: r.id } })
+        .collect())
 }
 
 /// An override row.

@@ -45,6 +45,11 @@ pub async fn update_anime(conn: &mut AsyncPgConnection, id: Uuid, edit: &AnimeEd
     diesel::update(catalog_anime::table.find(id)).set(edit).returning(AnimeRow::as_returning()).get_result(conn).await
 }
 
+/// Empties an anime's content hash, so its next import is written whatever it holds.
+pub async fn forget_content_hash(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+    diesel::update(catalog_anime::table.find(id)).set(catalog_anime::content_hash.eq(Vec::<u8>::new())).execute(conn).await
+}
+
 /// The sort orders of [`list_anime`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AnimeSort {
