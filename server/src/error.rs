@@ -216,6 +216,17 @@ impl FieldViolations {
         ));
     }
 
+    /// Reads an enum field of a request: the value, or `None` for a number the enum does not
+    /// have, recorded as a violation naming the field and the enum ("7 is not a MediaType").
+    pub fn parse_enum<E: TryFrom<i32>>(&mut self, field: impl Into<String>, value: i32) -> Option<E> {
+        let parsed = E::try_from(value).ok();
+        if parsed.is_none() {
+            let name = std::any::type_name::<E>().rsplit("::").next().unwrap_or("enum value");
+            self.add(field, format!("{value} is not a {name}"));
+        }
+        parsed
+    }
+
     /// Returns whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -7,7 +7,7 @@ use crate::{
         JobRow, JobState,
         event::{JobEvent, time},
         model::ScheduleRow,
-        progress::JobProgress,
+        reporter::JobProgress,
     },
     proto_time::to_timestamp,
 };

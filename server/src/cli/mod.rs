@@ -1,9 +1,10 @@
 //! The `medley` command line: `serve` (default), `worker`, `migrate`, `jobs`, `config check`,
 //! and the subcommands of the services (`keys`, `mapping`, `catalog`...).
 
+mod config_docs;
 mod jobs;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 use crate::{
     app::{self, Settings},
@@ -55,6 +56,9 @@ enum ConfigCommand {
         #[arg(long)]
         offline: bool,
     },
+    /// Print the configuration reference (every setting, its flag, default and meaning) as
+    /// Markdown: the source of docs/configuration.md.
+    Docs,
 }
 
 /// Parses the command line and runs the command.
@@ -82,6 +86,10 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Jobs(command) => jobs::run(settings.platform, command).await,
         Command::Worker => worker(settings).await,
         Command::Config(ConfigCommand::Check { offline }) => config_check(&settings, offline).await,
+        Command::Config(ConfigCommand::Docs) => {
+            print!("{}", config_docs::render(&Cli::command()));
+            Ok(())
+        }
         Command::Service(command) => services::run_command(settings.platform, settings.services, command).await,
     }
 }
@@ -177,5 +185,25 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::{Cli, config_docs};
+
+    #[test]
+    fn the_configuration_reference_is_generated_from_the_flags() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/configuration.md");
+        let written = std::fs::read_to_string(path).expect("docs/configuration.md exists");
+        let generated = config_docs::render(&Cli::command());
+        assert!(generated.contains("| `MEDLEY_DATABASE_URL` | `--database-url` |"), "{generated}");
+        assert!(!generated.contains("MEDLEY_SKELETON"), "test-only settings stay out");
+        assert!(
+            written == generated,
+            "docs/configuration.md is stale: run `cargo run -p medley-server -- config docs > docs/configuration.md`"
+        );
     }
 }

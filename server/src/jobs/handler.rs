@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::progress::ProgressReporter;
+use super::reporter::ProgressReporter;
 
 /// How an attempt failed.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@
 //!   and the registry; [`canary`] is the kind ops use to check workers end to end; [`cleanup`]
 //!   deletes finished jobs past their retention, daily.
 //! - [`completer`] — records attempts that end together with one statement.
-//! - [`store`] — the SQL of jobs; [`schedule_store`] — the SQL of schedules; [`model`] — rows; [`event`] — the change event; [`progress`] —
+//! - [`store`] — the SQL of jobs; [`schedule_store`] — the SQL of schedules; [`model`] — rows; [`event`] — the change event; [`reporter`] —
 //!   coalesced progress reports.
 
 pub mod backoff;
@@ -20,8 +20,8 @@ pub mod event;
 pub mod handler;
 mod listener;
 pub mod model;
-pub mod progress;
 pub mod queue;
+pub mod reporter;
 pub mod schedule;
 pub mod schedule_store;
 pub mod store;

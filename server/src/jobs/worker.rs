@@ -28,8 +28,8 @@ use super::{
     handler::{JobContext, JobError, JobHandler, Registry},
     listener::{self, ListenEvents},
     model::JobRow,
-    progress::ProgressReporter,
     queue::JobQueue,
+    reporter::ProgressReporter,
     schedule::fire_due_schedules,
     store::{self, Finish, Outcome},
 };

@@ -19,9 +19,10 @@ use tokio_stream::{StreamExt as _, wrappers::ReceiverStream};
 use tonic::{Status, Streaming};
 
 use super::{
-    convert::{anime_input, episodes_input, item_error_to_pb, item_outcome_to_pb, video_input},
-    import::{self, ChunkKeys},
+    convert::{item_error_to_pb, item_outcome_to_pb},
+    upsert::{self, ChunkKeys},
     model::ImportItem,
+    validate::{anime_input, episodes_input, video_input},
 };
 use crate::{
     db::DbPool,
@@ -196,9 +197,9 @@ async fn apply_chunk(db: DbPool, chunk: Vec<(usize, ImportItem)>) -> Vec<ItemRes
         return Vec::new();
     }
     let (indexes, items): (Vec<usize>, Vec<ImportItem>) = chunk.into_iter().unzip();
-    let applied: Result<Vec<import::ItemResult>, ApiError> = async {
+    let applied: Result<Vec<upsert::ItemResult>, ApiError> = async {
         let mut conn = db.get().await?;
-        Ok(conn.transaction::<_, diesel::result::Error, _>(async |conn| import::apply(conn, &items).await).await?)
+        Ok(conn.transaction::<_, diesel::result::Error, _>(async |conn| upsert::apply(conn, &items).await).await?)
     }
     .await;
     match applied {

@@ -7,13 +7,12 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{
     CatalogError, batch,
-    convert::{
-        anime_input, anime_outcome_to_pb, episodes_input, episodes_outcome_to_pb, video_input, video_outcome_to_pb,
-    },
-    import,
+    convert::{anime_outcome_to_pb, episodes_outcome_to_pb, video_outcome_to_pb},
+    upsert,
     importer::job,
     model::{ImportItem, ItemOutcome},
     service,
+    validate::{anime_input, episodes_input, video_input},
 };
 use crate::{error::FieldViolations, platform::Platform, request_guard::Schema};
 
@@ -37,7 +36,7 @@ impl CatalogApi {
 
     /// Applies one validated item in its own transaction.
     async fn import_one(&self, item: ImportItem) -> Result<ItemOutcome, CatalogError> {
-        import::apply_one(&self.state.db, item).await
+        upsert::apply_one(&self.state.db, item).await
     }
 }
 

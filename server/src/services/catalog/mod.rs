@@ -3,8 +3,9 @@
 //! reference/kodik-shikimori.md). IPTV playlists join later.
 //!
 //! - [`grpc`] — the RPCs (convert and delegate); [`batch`] — the `ImportBatch` stream.
-//! - [`convert`] — validation of imports, rows to proto; [`model`] — inputs, outcomes, rows.
-//! - [`import`] — the one import path (bulk upserts of a chunk of items) used by every RPC and
+//! - [`validate`] — requests to model inputs, every violation at once; [`convert`] — rows and
+//!   outcomes to proto; [`model`] — inputs, outcomes, rows.
+//! - [`upsert`] — the one import path (bulk upserts of a chunk of items) used by every RPC and
 //!   by the importer.
 //! - [`service`] — reads and admin edits; [`store`] — SQL; [`error`] — [`CatalogError`].
 //! - [`importer`] — Kodik and Shikimori clients, runs as resumable jobs.
@@ -15,11 +16,12 @@ pub mod config;
 pub mod convert;
 pub mod error;
 pub mod grpc;
-pub mod import;
 pub mod importer;
 pub mod model;
 pub mod service;
 pub mod store;
+pub mod upsert;
+pub mod validate;
 
 pub use error::CatalogError;
 pub use grpc::CatalogApi;

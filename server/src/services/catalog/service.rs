@@ -6,9 +6,10 @@ use uuid::Uuid;
 
 use super::{
     CatalogError,
-    convert::{GroupLead, anime_input, anime_to_pb, check_id, check_name, episode_to_pb, group_videos},
+    convert::{GroupLead, anime_to_pb, episode_to_pb, group_videos},
     model::{AnimeEdit, texts},
     store::reads::{self as store, AnimeCursor, AnimeFilter, AnimeSort},
+    validate::{anime_input, check_id, check_name},
 };
 use crate::{
     error::FieldViolations,
@@ -156,22 +157,12 @@ pub async fn list_anime(
         violations.add("query", "must be at most 200 characters");
     }
     let words: Vec<String> = query.split_whitespace().take(10).map(str::to_lowercase).collect();
-    let status = match pb::AnimeStatus::try_from(status) {
-        Ok(pb::AnimeStatus::Unspecified) => None,
-        Ok(s) => Some(s as i16),
-        Err(_) => {
-            violations.add("status", format!("{status} is not an AnimeStatus"));
-            None
-        }
-    };
-    let kind = match pb::AnimeKind::try_from(kind) {
-        Ok(pb::AnimeKind::Unspecified) => None,
-        Ok(k) => Some(k as i16),
-        Err(_) => {
-            violations.add("kind", format!("{kind} is not an AnimeKind"));
-            None
-        }
-    };
+    let status = violations
+        .parse_enum::<pb::AnimeStatus>("status", status)
+        .filter(|s| *s != pb::AnimeStatus::Unspecified)
+        .map(|s| s as i16);
+    let kind =
+        violations.parse_enum::<pb::AnimeKind>("kind", kind).filter(|k| *k != pb::AnimeKind::Unspecified).map(|k| k as i16);
     for (field, year) in [("year_min", year_min), ("year_max", year_max)] {
         if year.is_some_and(|y| !(1900..=2100).contains(&y)) {
             violations.add(field, "must be 1900 to 2100");
@@ -188,14 +179,10 @@ pub async fn list_anime(
     if !source_name.is_empty() {
         check_name(&source_name, "source_name", &mut violations);
     }
-    let sort = match pb::AnimeOrder::try_from(order_by) {
-        Ok(pb::AnimeOrder::Unspecified | pb::AnimeOrder::Title) => AnimeSort::Title,
-        Ok(pb::AnimeOrder::UpdatedDesc) => AnimeSort::UpdatedDesc,
-        Ok(pb::AnimeOrder::YearDesc) => AnimeSort::YearDesc,
-        Err(_) => {
-            violations.add("order_by", format!("{order_by} is not an AnimeOrder"));
-            AnimeSort::Title
-        }
+    let sort = match violations.parse_enum::<pb::AnimeOrder>("order_by", order_by) {
+        Some(pb::AnimeOrder::UpdatedDesc) => AnimeSort::UpdatedDesc,
+        Some(pb::AnimeOrder::YearDesc) => AnimeSort::YearDesc,
+        Some(pb::AnimeOrder::Unspecified | pb::AnimeOrder::Title) | None => AnimeSort::Title,
     };
     let filter = AnimeFilter {
         words,

@@ -209,13 +209,9 @@ pub fn platform_name(number: i32) -> String {
 
 /// Validates a record view (unspecified means full); an unknown value is a violation.
 pub fn parse_view(value: i32, violations: &mut FieldViolations) -> pb::RecordView {
-    match pb::RecordView::try_from(value) {
-        Ok(pb::RecordView::Unspecified) => pb::RecordView::Full,
-        Ok(view) => view,
-        Err(_) => {
-            violations.add("view", format!("{value} is not a record view"));
-            pb::RecordView::Full
-        }
+    match violations.parse_enum::<pb::RecordView>("view", value) {
+        Some(pb::RecordView::Unspecified) | None => pb::RecordView::Full,
+        Some(view) => view,
     }
 }
 

@@ -42,14 +42,10 @@ struct Resume {
 /// Validates the request and starts the export; the pages come on the returned stream.
 pub fn start(state: &MappingState, request: pb::ExportMappingsRequest) -> Result<ExportStream, MappingError> {
     let mut violations = FieldViolations::new();
-    let platform = match pb::Platform::try_from(request.platform) {
-        Ok(pb::Platform::Unspecified) => None,
-        Ok(platform) => Some(platform as i16),
-        Err(_) => {
-            violations.add("platform", format!("{} is not a platform", request.platform));
-            None
-        }
-    };
+    let platform = violations
+        .parse_enum::<pb::Platform>("platform", request.platform)
+        .filter(|p| *p != pb::Platform::Unspecified)
+        .map(|p| p as i16);
     let batch = match request.batch_size {
         size if size < 0 => {
             violations.add("batch_size", "must not be negative");

@@ -106,14 +106,10 @@ pub async fn search(
     } else if query.is_empty() {
         violations.add("query", "must contain a letter or digit");
     }
-    let media_type = match pb::MediaType::try_from(request.r#type) {
-        Ok(pb::MediaType::Unspecified) => None,
-        Ok(t) => Some(t as i16),
-        Err(_) => {
-            violations.add("type", format!("{} is not a media type", request.r#type));
-            None
-        }
-    };
+    let media_type = violations
+        .parse_enum::<pb::MediaType>("type", request.r#type)
+        .filter(|t| *t != pb::MediaType::Unspecified)
+        .map(|t| t as i16);
     if request.year.is_some_and(|y| !(1900..=2100).contains(&y)) {
         violations.add("year", "must be between 1900 and 2100");
     }

@@ -21,8 +21,9 @@ pub const SCHEDULE: &str = "skeleton-daily";
 /// The skeleton's settings.
 #[derive(Clone, Debug, clap::Args)]
 pub struct SkeletonConfig {
-    /// What the skeleton says.
-    #[arg(long, env = "MEDLEY_SKELETON_GREETING", default_value = "hello")]
+    /// What the skeleton says. Hidden: a test-only service stays out of help and the
+    /// configuration reference.
+    #[arg(long, env = "MEDLEY_SKELETON_GREETING", default_value = "hello", hide = true)]
     pub skeleton_greeting: String,
 }
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::{
     ImportDeps,
-    mapping::SOURCE_NAME,
+    items::SOURCE_NAME,
     run::{self, RunError, RunParams},
 };
 use crate::{
@@ -187,13 +187,9 @@ pub async fn start(
     let pb::StartImportRequest { source, mode, max_pages } = request;
     let mut violations = FieldViolations::new();
     check_source(&source, &mut violations);
-    let mode = match pb::ImportMode::try_from(mode) {
-        Ok(pb::ImportMode::Unspecified) => pb::ImportMode::Incremental,
-        Ok(mode) => mode,
-        Err(_) => {
-            violations.add("mode", format!("{mode} is not an ImportMode"));
-            pb::ImportMode::Incremental
-        }
+    let mode = match violations.parse_enum::<pb::ImportMode>("mode", mode) {
+        Some(pb::ImportMode::Unspecified) | None => pb::ImportMode::Incremental,
+        Some(mode) => mode,
     };
     if !(0..=1_000_000).contains(&max_pages) {
         violations.add("max_pages", "must be 0 (no limit) to 1000000");

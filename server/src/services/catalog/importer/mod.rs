@@ -1,12 +1,12 @@
 //! The Kodik + Shikimori importer (replaces the reference "parser service").
 //!
 //! - [`kodik`], [`shikimori`] — the upstream clients (one each, base URLs from config).
-//! - [`mapping`] — upstream data → import items (titles, episodes, players, priorities).
+//! - [`items`] — upstream data → import items (titles, episodes, players, priorities).
 //! - [`run`] — one run page by page, resumable; [`job`] — runs as jobs and the importer RPCs.
 
 pub mod job;
 pub mod kodik;
-pub mod mapping;
+pub mod items;
 pub mod run;
 pub mod shikimori;
 

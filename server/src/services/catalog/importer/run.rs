@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use super::{
     ImportDeps,
     kodik::Release,
-    mapping::{SOURCE_NAME, anime_item, episode_items, release_hash},
+    items::{SOURCE_NAME, anime_item, episode_items, release_hash},
     shikimori::BATCH,
 };
 use crate::{
@@ -35,7 +35,7 @@ use crate::{
     redis::keys::Topic,
     runs::RunProgress,
     services::catalog::{
-        import::{self, ChunkKeys, ItemResult},
+        upsert::{self, ChunkKeys, ItemResult},
         model::{AnimeInput, ImportItem, Outcome},
         store::runs::{self as store, RunRow},
     },
@@ -293,13 +293,13 @@ async fn apply_in_chunks(
     let mut start = 0;
     for (i, item) in items.iter().enumerate() {
         if !keys.admit(item) {
-            results.extend(import::apply(conn, &items[start..i]).await?);
+            results.extend(upsert::apply(conn, &items[start..i]).await?);
             start = i;
             keys.clear();
             keys.admit(item);
         }
     }
-    results.extend(import::apply(conn, &items[start..]).await?);
+    results.extend(upsert::apply(conn, &items[start..]).await?);
     Ok(results)
 }
 
