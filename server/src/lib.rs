@@ -13,6 +13,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -17,6 +17,7 @@ mod reflection;
 mod request_guard;
 mod schedules;
 mod server_info;
+mod shared_rate_limit;
 mod skeleton;
 mod startup;
 mod support;

@@ -1,21 +1,33 @@
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
 use medley_sdk::pb::{ListSchedulesRequest, PauseScheduleRequest, ResumeScheduleRequest};
 use medley_server::jobs::{
     JobState,
-    schedule::{ScheduleSpec, register_schedule},
+    schedule::{ScheduleSpec, fire_due_schedules, register_schedule, register_schedule_at},
     store,
 };
-use medley_tests::{
-    TestServer,
-    handlers::{COUNTING, Recorder, test_registry},
-};
+use medley_tests::{TestServer, handlers::COUNTING};
+
+/// An instant of the injected clock: `seconds` after 2030-01-01T00:00:00Z.
+fn at(seconds: f64) -> DateTime<Utc> {
+    let base = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").expect("time").with_timezone(&Utc);
+    base + chrono::Duration::milliseconds((seconds * 1000.0) as i64)
+}
+
+/// Both instances fire at `now`, concurrently; returns the jobs each enqueued.
+async fn fire_both(a: &TestServer, b: &TestServer, now: DateTime<Utc>) -> (Vec<i64>, Vec<i64>) {
+    let (from_a, from_b) =
+        tokio::join!(fire_due_schedules(&a.state().jobs, now), fire_due_schedules(&b.state().jobs, now));
+    let ids = |rows: Vec<medley_server::jobs::JobRow>| rows.into_iter().map(|r| r.id).collect();
+    (ids(from_a.expect("fire on a")), ids(from_b.expect("fire on b")))
+}
 
 #[tokio::test]
-async fn each_tick_fires_once_across_two_instances() {
-    let recorder = Recorder::default();
-    let a = TestServer::builder().registry(test_registry(&recorder)).start().await;
-    let b = TestServer::builder().registry(test_registry(&recorder)).join(&a).start().await;
+async fn each_tick_fires_once_across_two_instances_and_missed_ticks_fire_once() {
+    // No workers: the schedules fire only when the test says, at the instants it gives.
+    let a = TestServer::builder().configure(|c| c.platform.workers = 0).start().await;
+    let b = TestServer::builder().configure(|c| c.platform.workers = 0).join(&a).start().await;
     let mut conn = a.db.connect().await;
     let spec = ScheduleSpec {
         name: "every-second".to_owned(),
@@ -23,9 +35,34 @@ async fn each_tick_fires_once_across_two_instances() {
         cron: "* * * * * *".to_owned(),
         payload: serde_json::json!({ "from": "schedule" }),
     };
-    register_schedule(&mut conn, &spec).await.expect("register");
-    tokio::time::sleep(std::time::Duration::from_millis(3600)).await;
+    let registered = register_schedule_at(&mut conn, &spec, at(0.5)).await.expect("register");
+    assert_eq!(registered.next_run_at, at(1.0));
+
+    assert_eq!(fire_both(&a, &b, at(0.9)).await, (vec![], vec![]), "nothing is due before the first tick");
+    let mut fired = Vec::new();
+    for now in [1.0, 2.0, 3.0] {
+        let (from_a, from_b) = fire_both(&a, &b, at(now)).await;
+        assert_eq!(from_a.len() + from_b.len(), 1, "tick {now} fired once across both instances");
+        fired.extend(from_a.into_iter().chain(from_b));
+    }
+    assert_eq!(fire_both(&a, &b, at(3.5)).await, (vec![], vec![]), "a tick fires once");
+    // Ticks missed while nothing ran (4 to 9 s) fire once, then the schedule goes on from now.
+    let (from_a, from_b) = fire_both(&a, &b, at(9.5)).await;
+    assert_eq!(from_a.len() + from_b.len(), 1, "missed ticks are not replayed one by one");
+    fired.extend(from_a.into_iter().chain(from_b));
     let mut admin = b.client().await.admin();
+    let listed = admin.list_schedules(ListSchedulesRequest {}).await.expect("list").into_inner().schedules;
+    let every_second = listed.iter().find(|s| s.name == "every-second").expect("listed");
+    assert_eq!(every_second.next_run_time.map(|t| t.seconds), Some(at(10.0).timestamp()));
+    assert_eq!(Some(every_second.last_job_id), fired.last().copied(), "last job recorded");
+
+    let jobs = store::list_jobs(&mut conn, &[COUNTING.to_owned()], &[], None, 1000).await.expect("list");
+    assert_eq!(jobs.len(), 4);
+    let ticks: HashSet<_> = jobs.iter().map(|j| j.dedupe_key.clone().expect("tick key")).collect();
+    assert_eq!(ticks.len(), 4, "one job per tick: {ticks:?}");
+    assert!(jobs.iter().all(|j| j.payload["from"] == "schedule"));
+
+    // Paused: due ticks do not fire; resumed, it goes on from the present, not the past.
     let paused = admin
         .pause_schedule(PauseScheduleRequest { name: "every-second".to_owned() })
         .await
@@ -34,28 +71,7 @@ async fn each_tick_fires_once_across_two_instances() {
         .schedule
         .expect("schedule");
     assert!(paused.paused);
-
-    let jobs = store::list_jobs(&mut conn, &[COUNTING.to_owned()], &[], None, 1000).await.expect("list");
-    assert!(jobs.len() >= 2 && jobs.len() <= 5, "about one job per second: {}", jobs.len());
-    let ticks: HashSet<_> = jobs.iter().map(|j| j.dedupe_key.clone().expect("tick key")).collect();
-    assert_eq!(ticks.len(), jobs.len(), "a tick fired twice: {ticks:?}");
-    assert!(jobs.iter().all(|j| j.payload["from"] == "schedule"));
-    // Let the last tick's job finish, then check every job ran exactly once.
-    for job in &jobs {
-        crate::support::wait_for_state(a.state(), job.id, JobState::Succeeded, 5_000).await;
-    }
-    assert!(recorder.runs().values().all(|n| *n == 1));
-
-    let listed = admin.list_schedules(ListSchedulesRequest {}).await.expect("list").into_inner().schedules;
-    let every_second = listed.iter().find(|s| s.name == "every-second").expect("listed");
-    assert!(every_second.paused);
-    assert!(jobs.iter().any(|j| j.id == every_second.last_job_id), "last job recorded");
-
-    // Paused: no more ticks.
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let after = store::list_jobs(&mut conn, &[COUNTING.to_owned()], &[], None, 1000).await.expect("list");
-    assert_eq!(after.len(), jobs.len(), "a paused schedule fired");
-
+    assert_eq!(fire_both(&a, &b, at(20.0)).await, (vec![], vec![]), "a paused schedule fired");
     let resumed = admin
         .resume_schedule(ResumeScheduleRequest { name: "every-second".to_owned() })
         .await

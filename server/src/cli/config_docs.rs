@@ -29,8 +29,12 @@ pub(super) fn render(command: &clap::Command) -> String {
         };
         let help = arg.get_long_help().or_else(|| arg.get_help()).map(ToString::to_string).unwrap_or_default();
         let mut help = help.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|");
-        let choices: Vec<String> =
-            arg.get_possible_values().iter().filter(|v| !v.is_hide_set()).map(|v| format!("`{}`", v.get_name())).collect();
+        let choices: Vec<String> = arg
+            .get_possible_values()
+            .iter()
+            .filter(|v| !v.is_hide_set())
+            .map(|v| format!("`{}`", v.get_name()))
+            .collect();
         if !choices.is_empty() {
             // Writing to a String cannot fail.
             let _ = write!(help, " (one of {})", choices.join(", "));

@@ -8,6 +8,8 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
+use crate::backoff::Backoff;
+
 /// What the listener reports to its worker.
 pub(super) trait ListenEvents: Send + Sync + 'static {
     /// A job became runnable (or the listener reconnected and may have missed some).
@@ -58,24 +60,26 @@ pub(super) async fn listen(database_url: String, events: Arc<impl ListenEvents>,
     }
 }
 
-/// The wait before reconnecting: 1 s after a session that was listening (a new outage starts
-/// over), doubling while connecting keeps failing, at most 60 s.
-#[derive(Debug, Default)]
+/// The wait before reconnecting: about 1 s after a session that was listening (a new outage
+/// starts over), doubling while connecting keeps failing, at most 60 s.
 struct ReconnectDelay {
-    failures: u32,
+    delays: Box<dyn Iterator<Item = Duration> + Send>,
+}
+
+impl Default for ReconnectDelay {
+    fn default() -> Self {
+        Self { delays: Box::new(Self::BACKOFF.delays()) }
+    }
 }
 
 impl ReconnectDelay {
-    const FIRST: Duration = Duration::from_secs(1);
-    const MAX: Duration = Duration::from_secs(60);
+    const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
 
     fn after_session(&mut self, was_listening: bool) -> Duration {
         if was_listening {
-            self.failures = 0;
+            *self = Self::default();
         }
-        let delay = Self::FIRST.saturating_mul(1 << self.failures.min(6)).min(Self::MAX);
-        self.failures = self.failures.saturating_add(1);
-        delay
+        self.delays.next().unwrap_or(Self::BACKOFF.max)
     }
 }
 
@@ -86,18 +90,22 @@ mod tests {
     #[test]
     fn the_delay_doubles_while_failing_and_starts_over_after_a_good_session() {
         let mut delay = ReconnectDelay::default();
-        let secs = |d: Duration| d.as_secs();
+        // Jittered: a nominal delay of `secs` is at least that and below twice that.
+        let about = |d: Duration, secs: u64| {
+            let nominal = Duration::from_secs(secs);
+            assert!(d >= nominal && d < nominal * 2, "{d:?} is not about {secs} s");
+        };
         // First outage: the listener was up, then connecting fails three times.
-        assert_eq!(secs(delay.after_session(true)), 1);
-        assert_eq!(secs(delay.after_session(false)), 2);
-        assert_eq!(secs(delay.after_session(false)), 4);
+        about(delay.after_session(true), 1);
+        about(delay.after_session(false), 2);
+        about(delay.after_session(false), 4);
         // Back, listening for a while, then a second outage: 1 s again, not 8.
-        assert_eq!(secs(delay.after_session(true)), 1);
-        assert_eq!(secs(delay.after_session(false)), 2);
+        about(delay.after_session(true), 1);
+        about(delay.after_session(false), 2);
         for _ in 0..10 {
             delay.after_session(false);
         }
-        assert_eq!(secs(delay.after_session(false)), 60);
-        assert_eq!(secs(delay.after_session(true)), 1);
+        assert_eq!(delay.after_session(false), Duration::from_secs(60));
+        about(delay.after_session(true), 1);
     }
 }

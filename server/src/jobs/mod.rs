@@ -12,7 +12,6 @@
 //! - [`store`] — the SQL of jobs; [`schedule_store`] — the SQL of schedules; [`model`] — rows; [`event`] — the change event; [`reporter`] —
 //!   coalesced progress reports.
 
-pub mod backoff;
 pub mod canary;
 pub mod cleanup;
 pub mod completer;

@@ -48,21 +48,30 @@ pub struct ScheduleSpec {
 
 /// Creates or updates a schedule (its paused flag survives).
 pub async fn register_schedule(conn: &mut AsyncPgConnection, spec: &ScheduleSpec) -> anyhow::Result<ScheduleRow> {
+    register_schedule_at(conn, spec, Utc::now()).await
+}
+
+/// [`register_schedule`] on an injected clock: the first tick is the first after `now`.
+pub async fn register_schedule_at(
+    conn: &mut AsyncPgConnection,
+    spec: &ScheduleSpec,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ScheduleRow> {
     let schedule =
         parse_cron(&spec.cron).map_err(|e| anyhow::anyhow!("schedule {}: bad cron {:?}: {e}", spec.name, spec.cron))?;
-    let next = next_tick(&schedule, Utc::now()).ok_or_else(|| anyhow::anyhow!("schedule {} never fires", spec.name))?;
+    let next = next_tick(&schedule, now).ok_or_else(|| anyhow::anyhow!("schedule {} never fires", spec.name))?;
     Ok(schedule_store::upsert_schedule(conn, &spec.name, &spec.kind, &spec.cron, &spec.payload, next).await?)
 }
 
-/// Enqueues the jobs of every due schedule this instance wins and returns them.
-pub async fn fire_due_schedules(queue: &JobQueue) -> Result<Vec<JobRow>, InfraError> {
+/// Enqueues the jobs of every schedule due at `now` that this instance wins, and returns them.
+/// Workers pass the wall clock; tests pass the instants they want to check.
+pub async fn fire_due_schedules(queue: &JobQueue, now: DateTime<Utc>) -> Result<Vec<JobRow>, InfraError> {
     let mut conn = queue.db().get().await?;
     let fired: Vec<JobRow> = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
             {
                 let mut fired = Vec::new();
-                for due in schedule_store::lock_due_schedules(conn).await? {
-                    let now = Utc::now();
+                for due in schedule_store::lock_due_schedules(conn, now).await? {
                     let next = parse_cron(&due.cron).ok().and_then(|s| next_tick(&s, now));
                     let Some(next) = next else {
                         tracing::error!(schedule = %due.name, cron = %due.cron, "schedule has a bad cron expression: skipped for a day");

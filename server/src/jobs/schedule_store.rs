@@ -70,11 +70,12 @@ pub async fn set_schedule_paused(
     }
 }
 
-/// Locks the schedules due now that no other instance is firing (call inside a transaction).
-pub async fn lock_due_schedules(conn: &mut AsyncPgConnection) -> QueryResult<Vec<ScheduleRow>> {
+/// Locks the schedules due at `at` that no other instance is firing (call inside a
+/// transaction).
+pub async fn lock_due_schedules(conn: &mut AsyncPgConnection, at: DateTime<Utc>) -> QueryResult<Vec<ScheduleRow>> {
     job_schedules::table
         .filter(job_schedules::paused.eq(false))
-        .filter(job_schedules::next_run_at.le(now))
+        .filter(job_schedules::next_run_at.le(at))
         .select(ScheduleRow::as_select())
         .for_update()
         .skip_locked()

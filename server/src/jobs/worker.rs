@@ -23,7 +23,6 @@ use tokio::{
 use tokio_util::{sync::CancellationToken, task::AbortOnDropHandle};
 
 use super::{
-    backoff::retry_delay,
     completer::Completer,
     handler::{JobContext, JobError, JobHandler, Registry},
     listener::{self, ListenEvents},
@@ -33,7 +32,7 @@ use super::{
     schedule::fire_due_schedules,
     store::{self, Finish, Outcome},
 };
-use crate::metrics::Metrics;
+use crate::{backoff::Backoff, metrics::Metrics};
 
 /// How long a worker with busy slots waits for more of them to free up before claiming.
 const CLAIM_GATHER: Duration = Duration::from_millis(2);
@@ -159,7 +158,7 @@ impl Worker {
                 last_reap = Some(Instant::now());
             }
             if last_schedules.is_none_or(|at| at.elapsed() >= SCHEDULE_INTERVAL) {
-                if let Err(error) = fire_due_schedules(&shared.queue).await {
+                if let Err(error) = fire_due_schedules(&shared.queue, chrono::Utc::now()).await {
                     tracing::warn!(%error, "cannot tick schedules");
                 }
                 last_schedules = Some(Instant::now());
@@ -333,11 +332,15 @@ async fn run_attempt(
     shared.metrics.record_job_attempt(&row.kind, label, started.elapsed());
 }
 
+/// Longest wait between two attempts of a job.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(600);
+
 fn failure(handler: &dyn JobHandler, row: &JobRow, error: String) -> Outcome {
     if row.attempts >= row.max_attempts {
         Outcome::Failed { error, retry_at: None }
     } else {
-        let delay = retry_delay(handler.retry_base(), row.attempts);
+        let attempts = u32::try_from(row.attempts).unwrap_or(0);
+        let delay = Backoff::new(handler.retry_base(), MAX_RETRY_DELAY).delay(attempts);
         let retry_at =
             Utc::now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::seconds(600));
         Outcome::Failed { error, retry_at: Some(retry_at) }

@@ -12,7 +12,7 @@ use std::{collections::VecDeque, time::Duration};
 use tokio::{sync::Mutex, time::Instant};
 
 /// Extra time added to every window, for network jitter between us and the upstream's clock.
-const MARGIN: Duration = Duration::from_millis(100);
+pub(super) const MARGIN: Duration = Duration::from_millis(100);
 
 /// One limit: at most `limit` requests per `window`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

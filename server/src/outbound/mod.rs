@@ -2,12 +2,13 @@
 //! limit and retries.
 //!
 //! [`Upstream::send`] retries 429, 5xx, timeouts and broken connections with exponential
-//! backoff and full jitter, honouring `Retry-After`; every attempt (retries included) passes
+//! backoff and jitter ([`crate::backoff`]), honouring `Retry-After`; every attempt (retries included) passes
 //! the rate limiter, so retries never burst past the upstream's limits. Other statuses are
 //! returned to the caller, which decides what they mean. Errors never carry the request URL,
 //! so tokens in a query string cannot reach logs.
 
 pub mod limiter;
+pub mod shared_limiter;
 
 use std::{
     sync::{
@@ -20,7 +21,10 @@ use std::{
 use reqwest::{StatusCode, header};
 use tokio::sync::Semaphore;
 
+use crate::backoff::Backoff;
+
 pub use limiter::{RateLimiter, Window};
+pub use shared_limiter::SharedLimiter;
 
 /// The User-Agent of every outbound request unless an upstream asks for its own.
 pub const USER_AGENT: &str = concat!("Medley/", env!("CARGO_PKG_VERSION"), " (+https://github.com/medley)");
@@ -43,15 +47,17 @@ pub struct UpstreamConfig {
     pub timeout: Duration,
     /// Attempts per request, the first included.
     pub max_attempts: u32,
-    /// Backoff before the first retry; doubled each retry, with full jitter.
+    /// Backoff before the first retry; doubled each retry, jittered ([`crate::backoff`]).
     pub backoff_base: Duration,
     /// Longest backoff.
     pub backoff_max: Duration,
+    /// Largest body accepted; a longer one fails the request (not retried).
+    pub max_body: usize,
 }
 
 impl UpstreamConfig {
     /// Defaults for `name`: no rate limit, 4 in flight, 30 s timeout, 5 attempts, 0.5 s → 30 s
-    /// backoff.
+    /// backoff, bodies up to 64 MiB.
     pub fn new(name: &'static str) -> Self {
         Self {
             name,
@@ -62,6 +68,7 @@ impl UpstreamConfig {
             max_attempts: 5,
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
+            max_body: 64 << 20,
         }
     }
 }
@@ -81,6 +88,9 @@ pub enum UpstreamError {
     /// The answer could not be understood.
     #[error("{upstream} sent an unreadable answer: {reason}")]
     Malformed { upstream: &'static str, reason: String },
+    /// The body is longer than the upstream's limit.
+    #[error("{upstream} sent a body above the {limit}-byte limit")]
+    TooLarge { upstream: &'static str, limit: usize },
 }
 
 impl UpstreamError {
@@ -89,18 +99,27 @@ impl UpstreamError {
         match self {
             Self::Status { status, .. } => *status == 429 || *status >= 500,
             Self::Transport { .. } => true,
-            Self::Rejected { .. } | Self::Malformed { .. } => false,
+            Self::Rejected { .. } | Self::Malformed { .. } | Self::TooLarge { .. } => false,
         }
     }
 }
 
-/// An answer: status and the whole body.
+/// An answer: status, headers and the whole body.
 #[derive(Debug)]
 pub struct Reply {
     /// HTTP status.
     pub status: StatusCode,
+    /// Response headers.
+    pub headers: header::HeaderMap,
     /// Body bytes.
     pub body: bytes::Bytes,
+}
+
+impl Reply {
+    /// A header as text, if present and printable.
+    pub fn header(&self, name: header::HeaderName) -> Option<String> {
+        self.headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned)
+    }
 }
 
 /// Requests sent and retried, for run statistics.
@@ -117,12 +136,30 @@ impl Stats {
     }
 }
 
+/// Where an upstream's rate limit is counted.
+#[derive(Clone, Debug)]
+enum Limiter {
+    /// In this process.
+    Local(Arc<RateLimiter>),
+    /// Across the deployment, in Redis.
+    Shared(SharedLimiter),
+}
+
+impl Limiter {
+    async fn acquire(&self) {
+        match self {
+            Self::Local(limiter) => limiter.acquire().await,
+            Self::Shared(limiter) => limiter.acquire().await,
+        }
+    }
+}
+
 /// A client of one upstream. Cheap to clone; clones share limits and statistics.
 #[derive(Clone, Debug)]
 pub struct Upstream {
     config: Arc<UpstreamConfig>,
     client: reqwest::Client,
-    limiter: Option<Arc<RateLimiter>>,
+    limiter: Option<Limiter>,
     in_flight: Arc<Semaphore>,
     stats: Arc<Stats>,
 }
@@ -138,12 +175,19 @@ impl Upstream {
             .timeout(config.timeout)
             .build()?;
         Ok(Self {
-            limiter: RateLimiter::new(config.windows.iter().copied()).map(Arc::new),
+            limiter: RateLimiter::new(config.windows.iter().copied()).map(|l| Limiter::Local(Arc::new(l))),
             in_flight: Arc::new(Semaphore::new(config.concurrency.max(1))),
             stats: Arc::default(),
             client,
             config: Arc::new(config),
         })
+    }
+
+    /// Counts this upstream's rate limit together with every other process of the deployment,
+    /// in Redis under `key` (one key per limited account), instead of in this process alone.
+    pub fn shared_through(mut self, redis: redis::aio::ConnectionManager, key: String) -> Self {
+        self.limiter = SharedLimiter::new(redis, key, self.config.windows.iter().copied()).map(Limiter::Shared);
+        self
     }
 
     /// Returns the request statistics.
@@ -182,7 +226,7 @@ impl Upstream {
             let delay = match retry_after {
                 Some(delay) if delay > MAX_RETRY_AFTER => return Err(error),
                 Some(delay) => delay,
-                None => full_jitter(self.config.backoff_base, self.config.backoff_max, attempt),
+                None => Backoff::new(self.config.backoff_base, self.config.backoff_max).delay(attempt),
             };
             tracing::debug!(upstream = name, attempt, delay_ms = delay.as_millis() as u64, %error, "retrying");
             tokio::time::sleep(delay).await;
@@ -205,8 +249,25 @@ impl Upstream {
                 response.headers().get(header::RETRY_AFTER).and_then(|v| parse_retry_after(v.to_str().ok()?));
             return Err((UpstreamError::Status { upstream: name, status: status.as_u16() }, retry_after));
         }
-        let body = response.bytes().await.map_err(transport)?;
-        Ok(Reply { status, body })
+        let limit = self.config.max_body;
+        let too_large = || (UpstreamError::TooLarge { upstream: name, limit }, None);
+        if response.content_length().is_some_and(|length| length > limit as u64) {
+            return Err(too_large());
+        }
+        let headers = response.headers().clone();
+        // Read chunk by chunk so a body without a length cannot grow past the limit; a body
+        // cut short (connection closed before Content-Length bytes) is a transport failure.
+        let mut body = bytes::BytesMut::new();
+        let mut response = response;
+        while let Some(chunk) = response.chunk().await.map_err(|error| {
+            (UpstreamError::Transport { upstream: name, reason: format!("body cut off: {}", describe(error)) }, None)
+        })? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Reply { status, headers, body: body.freeze() })
     }
 }
 
@@ -219,18 +280,6 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let wait = at.signed_duration_since(chrono::Utc::now());
     Some(wait.to_std().unwrap_or(Duration::ZERO))
-}
-
-/// A random delay in `0..=min(base·2^(attempt-1), max)` ("full jitter"), so clients that failed
-/// together do not retry together.
-pub fn full_jitter(base: Duration, max: Duration, attempt: u32) -> Duration {
-    let ceiling = base.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(max);
-    let mut bytes = [0_u8; 4];
-    // Without randomness the delay is merely the ceiling.
-    if getrandom::fill(&mut bytes).is_err() {
-        return ceiling;
-    }
-    ceiling.mul_f64(f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX))
 }
 
 /// The error and its causes, without the URL (which may carry a token).
@@ -264,18 +313,6 @@ mod tests {
         assert!(parsed <= Duration::from_secs(30) && parsed >= Duration::from_secs(28), "{parsed:?}");
         assert_eq!(parse_retry_after("Mon, 01 Jan 2001 00:00:00 +0000"), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon"), None);
-    }
-
-    #[test]
-    fn jitter_stays_under_the_capped_exponential() {
-        let base = Duration::from_millis(100);
-        let max = Duration::from_secs(1);
-        for attempt in 1..20 {
-            let ceiling = base.saturating_mul(1 << (attempt - 1).min(16)).min(max);
-            for _ in 0..20 {
-                assert!(full_jitter(base, max, attempt) <= ceiling);
-            }
-        }
     }
 
     #[test]

@@ -19,7 +19,10 @@ use futures_util::StreamExt as _;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::redis::keys::{Keys, Topic};
+use crate::{
+    backoff::Backoff,
+    redis::keys::{Keys, Topic},
+};
 
 /// Messages a watcher may fall behind by before it must re-snapshot.
 pub const TOPIC_CAPACITY: usize = 1024;
@@ -104,7 +107,8 @@ impl ProgressHub {
         mut pubsub: ::redis::aio::PubSub,
         shutdown: CancellationToken,
     ) {
-        let mut backoff = Duration::from_millis(100);
+        // Resubscribing: about 0.1 s, doubling while Redis stays away, at most 10 s.
+        let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         loop {
             {
                 let mut messages = pubsub.on_message();
@@ -119,20 +123,20 @@ impl ProgressHub {
                 }
             }
             tracing::warn!("event subscription lost: reconnecting");
+            let mut delays = backoff.delays();
             pubsub = loop {
+                let delay = delays.next().unwrap_or(backoff.max);
                 tokio::select! {
                     () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(backoff) => {}
+                    () = tokio::time::sleep(delay) => {}
                 }
                 match subscribe(&client, &self.keys).await {
                     Ok(pubsub) => break pubsub,
                     Err(error) => {
                         tracing::warn!(%error, "cannot resubscribe to events");
-                        backoff = (backoff * 2).min(Duration::from_secs(10));
                     }
                 }
             };
-            backoff = Duration::from_millis(100);
             tracing::info!("event subscription restored");
             self.resync.send_modify(|generation| *generation += 1);
         }

@@ -14,6 +14,9 @@ pub enum Namespace {
     /// The mapping cache: `mapping:k:{platform}:{key}` → record id, `mapping:r:{id}` → encoded
     /// record, `mapping:epoch` (bumped by every publishing run).
     Mapping,
+    /// Send times of recent requests to a rate-limited upstream account
+    /// (`ratelimit:{upstream}`), shared by every worker.
+    RateLimit,
 }
 
 impl Namespace {
@@ -22,6 +25,7 @@ impl Namespace {
             Self::Instance => "instance",
             Self::Events => "events",
             Self::Mapping => "mapping",
+            Self::RateLimit => "ratelimit",
         }
     }
 }
@@ -112,6 +116,11 @@ impl Keys {
     /// Returns the key of the mapping cache epoch.
     pub fn mapping_epoch(&self) -> String {
         self.key(Namespace::Mapping, &["epoch"])
+    }
+
+    /// Returns the key of the shared rate limit of one upstream account (e.g. `shikimori`).
+    pub fn rate_limit(&self, upstream: &str) -> String {
+        self.key(Namespace::RateLimit, &[upstream])
     }
 
     /// Returns the topic of an event channel of this prefix.

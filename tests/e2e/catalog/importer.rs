@@ -27,7 +27,7 @@ fn configure(up: &Upstreams, page_size: u32) -> impl FnOnce(&mut Settings) + 'st
     let shikimori = up.shikimori.handle.url();
     move |config: &mut Settings| {
         config.services.catalog.kodik_base_url = kodik;
-        config.services.catalog.kodik_token = TOKEN.to_owned();
+        config.services.catalog.kodik_token = TOKEN.into();
         config.services.catalog.kodik_page_size = page_size;
         config.services.catalog.kodik_rps = 0;
         config.services.catalog.shikimori_base_url = shikimori;
@@ -433,7 +433,7 @@ async fn a_bad_token_fails_the_run_without_leaking_it() {
         let server = TestServer::builder()
             .configure(move |config| {
                 configure_up(config);
-                config.services.catalog.kodik_token = "wrong-secret-token".to_owned();
+                config.services.catalog.kodik_token = "wrong-secret-token".into();
             })
             .start()
             .await;

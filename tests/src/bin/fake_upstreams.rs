@@ -5,8 +5,9 @@
 //! cargo run -p medley-tests --bin fake-upstreams -- [TOKEN] [COUNT] [SECONDS]
 //! ```
 //!
-//! Prints `MEDLEY_KODIK_BASE_URL=…` and `MEDLEY_SHIKIMORI_BASE_URL=…` lines, then serves for
-//! SECONDS (default 600) and exits by itself.
+//! Prints `MEDLEY_KODIK_TOKEN=…`, `MEDLEY_KODIK_BASE_URL=…` and `MEDLEY_SHIKIMORI_BASE_URL=…`
+//! lines (an env file for `medley catalog import`), then serves for SECONDS (default 600) and
+//! exits by itself.
 
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ async fn main() {
     let shikimori = FakeShikimori::start().await;
     add_reference_anime(&shikimori);
     add_gen_anime(&shikimori, &titles);
+    println!("MEDLEY_KODIK_TOKEN={token}");
     println!("MEDLEY_KODIK_BASE_URL={}", kodik.handle.url());
     println!("MEDLEY_SHIKIMORI_BASE_URL={}", shikimori.handle.url());
     tokio::time::sleep(Duration::from_secs(seconds)).await;

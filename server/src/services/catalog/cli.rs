@@ -46,7 +46,7 @@ pub(super) async fn run(mut config: Config, catalog: CatalogConfig, command: Cat
     // `MEDLEY_WORKERS=0` tells servers to leave jobs to dedicated workers; this process's
     // worker must run the one job it starts.
     config.workers = config.workers.max(1);
-    if catalog.kodik_token.is_empty() {
+    if !catalog.has_kodik_token() {
         anyhow::bail!("MEDLEY_KODIK_TOKEN is not set: the importer cannot list Kodik without a token");
     }
     let state = Platform::connect(config, DatabaseSetup::Existing).await?;

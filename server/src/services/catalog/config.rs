@@ -19,6 +19,7 @@
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::config::{ConfigEntries, redact_url};
 
@@ -39,8 +40,8 @@ pub struct CatalogConfig {
     pub kodik_base_url: String,
 
     /// Kodik API token (secret).
-    #[arg(long, env = "MEDLEY_KODIK_TOKEN", default_value = "", hide_env_values = true, hide_default_value = true)]
-    pub kodik_token: String,
+    #[arg(long, env = "MEDLEY_KODIK_TOKEN", default_value = "", hide_env_values = true, hide_default_value = true, value_parser = parse_secret)]
+    pub kodik_token: SecretString,
 
     /// Kodik requests per second; 0 = unlimited.
     #[arg(long, env = "MEDLEY_KODIK_RPS", default_value_t = 4)]
@@ -78,7 +79,7 @@ pub struct CatalogConfig {
     #[arg(long, env = "MEDLEY_IMPORT_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub import_max_attempts: u32,
 
-    /// First retry delay in milliseconds (doubled per retry, full jitter).
+    /// First retry delay in milliseconds (doubled per retry, jittered).
     #[arg(long, env = "MEDLEY_IMPORT_BACKOFF_MS", default_value_t = 500)]
     pub import_backoff_ms: u64,
 
@@ -92,6 +93,11 @@ pub struct CatalogConfig {
 }
 
 impl CatalogConfig {
+    /// Whether a Kodik token is configured (the importer needs one).
+    pub fn has_kodik_token(&self) -> bool {
+        !self.kodik_token.expose_secret().is_empty()
+    }
+
     /// Returns the upstream request timeout.
     pub fn import_http_timeout(&self) -> Duration {
         Duration::from_millis(self.import_http_timeout_ms)
@@ -100,7 +106,7 @@ impl CatalogConfig {
 
 impl ConfigEntries for CatalogConfig {
     fn entries(&self) -> Vec<(&'static str, String)> {
-        let token = if self.kodik_token.is_empty() { "(not set)" } else { "***" };
+        let token = if self.has_kodik_token() { "***" } else { "(not set)" };
         vec![
             ("MEDLEY_KODIK_BASE_URL", redact_url(&self.kodik_base_url)),
             ("MEDLEY_KODIK_TOKEN", token.to_owned()),
@@ -129,6 +135,11 @@ impl ConfigEntries for CatalogConfig {
 }
 
 /// Accepts an absolute http(s) URL and drops a trailing '/'.
+/// A secret as given; it never prints (`Debug` shows `[REDACTED]`).
+fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_owned()))
+}
+
 fn parse_base_url(value: &str) -> Result<String, String> {
     let trimmed = value.trim().trim_end_matches('/');
     let ok = (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
@@ -149,9 +160,10 @@ mod tests {
             catalog: CatalogConfig,
         }
         let mut config = <Only as clap::Parser>::try_parse_from(["medley"]).unwrap().catalog;
-        config.kodik_token = "secret-token".into();
+        config.kodik_token = SecretString::from("secret-token");
         let entries = config.entries();
         assert!(entries.iter().all(|(_, value)| !value.contains("secret-token")));
+        assert!(!format!("{config:?}").contains("secret-token"), "Debug never prints the token");
         assert!(entries.contains(&("MEDLEY_KODIK_TOKEN", "***".to_owned())));
     }
 

@@ -33,6 +33,9 @@ pub enum CatalogError {
     /// The server lacks a setting the operation needs.
     #[error("{0}")]
     NotConfigured(&'static str),
+    /// A bug: an invariant did not hold.
+    #[error("{0}")]
+    Bug(&'static str),
     /// PostgreSQL or Redis failed.
     #[error(transparent)]
     Infra(#[from] InfraError),
@@ -56,6 +59,7 @@ impl From<CatalogError> for ApiError {
             }
             CatalogError::Run(run) => run.into(),
             CatalogError::NotConfigured(_) => ApiError::new(ErrorCode::FailedPrecondition, message),
+            CatalogError::Bug(_) => ApiError::internal(&error),
             CatalogError::Infra(infra) => infra.into(),
         }
     }

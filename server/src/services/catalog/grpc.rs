@@ -5,16 +5,8 @@ use std::sync::Arc;
 use medley_sdk::pb::{self, catalog_service_server::CatalogService};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{
-    CatalogError, batch,
-    convert::{anime_outcome_to_pb, episodes_outcome_to_pb, video_outcome_to_pb},
-    upsert,
-    importer::job,
-    model::{ImportItem, ItemOutcome},
-    service,
-    validate::{anime_input, episodes_input, video_input},
-};
-use crate::{error::FieldViolations, platform::Platform, request_guard::Schema};
+use super::{batch, importer::job, service};
+use crate::{platform::Platform, request_guard::Schema};
 
 /// The CatalogService implementation.
 #[derive(Clone)]
@@ -33,11 +25,6 @@ impl CatalogApi {
         let schema = Arc::new(Schema::decode(medley_sdk::FILE_DESCRIPTOR_SET)?);
         Ok(Self { state, importer_ready, schema })
     }
-
-    /// Applies one validated item in its own transaction.
-    async fn import_one(&self, item: ImportItem) -> Result<ItemOutcome, CatalogError> {
-        upsert::apply_one(&self.state.db, item).await
-    }
 }
 
 type WatchStream = job::WatchStream;
@@ -48,45 +35,21 @@ impl CatalogService for CatalogApi {
         &self,
         request: Request<pb::ImportAnimeRequest>,
     ) -> Result<Response<pb::ImportAnimeResponse>, Status> {
-        let mut violations = FieldViolations::new();
-        let input = match request.into_inner().anime {
-            Some(anime) => anime_input(&anime, "anime.", &mut violations),
-            None => {
-                violations.add("anime", "is required");
-                Default::default()
-            }
-        };
-        violations.finish().map_err(CatalogError::Invalid)?;
-        match self.import_one(ImportItem::Anime(input)).await? {
-            ItemOutcome::Anime(outcome) => Ok(Response::new(anime_outcome_to_pb(&outcome))),
-            _ => Err(Status::internal("unexpected import result")),
-        }
+        Ok(Response::new(service::import_anime(&self.state, request.into_inner()).await?))
     }
 
     async fn import_episodes(
         &self,
         request: Request<pb::ImportEpisodesRequest>,
     ) -> Result<Response<pb::ImportEpisodesResponse>, Status> {
-        let mut violations = FieldViolations::new();
-        let input = episodes_input(&request.into_inner(), "", &mut violations);
-        violations.finish().map_err(CatalogError::Invalid)?;
-        match self.import_one(ImportItem::Episodes(input)).await? {
-            ItemOutcome::Episodes(outcome) => Ok(Response::new(episodes_outcome_to_pb(&outcome))),
-            _ => Err(Status::internal("unexpected import result")),
-        }
+        Ok(Response::new(service::import_episodes(&self.state, request.into_inner()).await?))
     }
 
     async fn import_video(
         &self,
         request: Request<pb::ImportVideoRequest>,
     ) -> Result<Response<pb::ImportVideoResponse>, Status> {
-        let mut violations = FieldViolations::new();
-        let input = video_input(&request.into_inner(), "", &mut violations);
-        violations.finish().map_err(CatalogError::Invalid)?;
-        match self.import_one(ImportItem::Video(input)).await? {
-            ItemOutcome::Video(outcome) => Ok(Response::new(video_outcome_to_pb(&outcome))),
-            _ => Err(Status::internal("unexpected import result")),
-        }
+        Ok(Response::new(service::import_video(&self.state, request.into_inner()).await?))
     }
 
     type ImportBatchStream = batch::BatchStream;

@@ -72,14 +72,23 @@ impl Service for Catalog {
     type Command = CatalogCli;
 
     fn build(platform: &Platform, config: &CatalogConfig) -> anyhow::Result<Contribution> {
-        let api = CatalogApi::new(platform.clone(), !config.kodik_token.is_empty())?;
+        let importer_ready = config.has_kodik_token();
+        let api = CatalogApi::new(platform.clone(), importer_ready)?;
+        // Workers claim only the kinds they run: a process without a Kodik token leaves import
+        // runs to one that has it (e.g. `medley catalog import` with its own settings) instead
+        // of failing them.
+        let jobs = if importer_ready {
+            Registry::new().register(ImportHandler::new(platform, config)?)
+        } else {
+            Registry::new()
+        };
         Ok(Contribution {
             grpc: vec![
                 GrpcService::new(CatalogServiceServer::new(api).max_decoding_message_size(LIMITS.largest()), ACCESS)
                     .with_limits(LIMITS),
             ],
             rest: None,
-            jobs: Registry::new().register(ImportHandler::new(platform, config)?),
+            jobs,
         })
     }
 

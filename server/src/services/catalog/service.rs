@@ -6,10 +6,14 @@ use uuid::Uuid;
 
 use super::{
     CatalogError,
-    convert::{GroupLead, anime_to_pb, episode_to_pb, group_videos},
-    model::{AnimeEdit, texts},
+    convert::{
+        GroupLead, anime_outcome_to_pb, anime_to_pb, episode_to_pb, episodes_outcome_to_pb, group_videos,
+        video_outcome_to_pb,
+    },
+    model::{AnimeEdit, ImportItem, ItemOutcome, texts},
     store::reads::{self as store, AnimeCursor, AnimeFilter, AnimeSort},
-    validate::{anime_input, check_id, check_name},
+    upsert,
+    validate::{anime_input, check_id, check_name, episodes_input, video_input},
 };
 use crate::{
     error::FieldViolations,
@@ -54,6 +58,48 @@ pub async fn get_anime(state: &Platform, request: pb::GetAnimeRequest) -> Result
         }
     };
     Ok(anime_to_pb(&row))
+}
+
+/// `ImportAnime`: validates, then applies the item in its own transaction.
+pub async fn import_anime(state: &Platform, request: pb::ImportAnimeRequest) -> Result<pb::ImportAnimeResponse, CatalogError> {
+    let mut violations = FieldViolations::new();
+    let input = match request.anime {
+        Some(anime) => anime_input(&anime, "anime.", &mut violations),
+        None => {
+            violations.add("anime", "is required");
+            Default::default()
+        }
+    };
+    violations.finish().map_err(CatalogError::Invalid)?;
+    match upsert::apply_one(&state.db, ImportItem::Anime(input)).await? {
+        ItemOutcome::Anime(outcome) => Ok(anime_outcome_to_pb(&outcome)),
+        _ => Err(CatalogError::Bug("an anime import answered for another kind of item")),
+    }
+}
+
+/// `ImportEpisodes`.
+pub async fn import_episodes(
+    state: &Platform,
+    request: pb::ImportEpisodesRequest,
+) -> Result<pb::ImportEpisodesResponse, CatalogError> {
+    let mut violations = FieldViolations::new();
+    let input = episodes_input(&request, "", &mut violations);
+    violations.finish().map_err(CatalogError::Invalid)?;
+    match upsert::apply_one(&state.db, ImportItem::Episodes(input)).await? {
+        ItemOutcome::Episodes(outcome) => Ok(episodes_outcome_to_pb(&outcome)),
+        _ => Err(CatalogError::Bug("an episodes import answered for another kind of item")),
+    }
+}
+
+/// `ImportVideo`.
+pub async fn import_video(state: &Platform, request: pb::ImportVideoRequest) -> Result<pb::ImportVideoResponse, CatalogError> {
+    let mut violations = FieldViolations::new();
+    let input = video_input(&request, "", &mut violations);
+    violations.finish().map_err(CatalogError::Invalid)?;
+    match upsert::apply_one(&state.db, ImportItem::Video(input)).await? {
+        ItemOutcome::Video(outcome) => Ok(video_outcome_to_pb(&outcome)),
+        _ => Err(CatalogError::Bug("a player import answered for another kind of item")),
+    }
 }
 
 /// `UpdateAnime`: applies the masked fields and locks them, unlocks `unlock_fields`.

@@ -94,7 +94,7 @@ impl MappingState {
             db: self.platform.db.clone(),
             cache: self.cache.clone(),
             hub: self.platform.hub.clone(),
-            http: sources::fetch::http_client().context("cannot build the HTTP client of the mapping sources")?,
+            sources: sources::fetch::upstream().context("cannot build the HTTP client of the mapping sources")?,
         })
     }
 }

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 
 use medley_sdk::pb;
 use prost::Message as _;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{
@@ -37,6 +38,30 @@ pub const KIND: &str = "catalog-import";
 /// The schedule of the incremental import.
 pub const SCHEDULE: &str = "catalog-import-incremental";
 
+/// What an import run's job asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPayload {
+    /// `pb::ImportMode` number.
+    pub mode: i32,
+    /// Listing pages at most; 0 for no limit.
+    #[serde(default)]
+    pub max_pages: i32,
+}
+
+impl ImportPayload {
+    /// An incremental run without a page limit (the schedule's).
+    pub const INCREMENTAL: Self = Self { mode: pb::ImportMode::Incremental as i32, max_pages: 0 };
+
+    /// The payload of `job`; anything unreadable reads as [`Self::INCREMENTAL`].
+    pub fn of(job: &Value) -> Self {
+        serde_json::from_value(job.clone()).unwrap_or(Self::INCREMENTAL)
+    }
+
+    fn to_json(self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
 /// Runs `catalog-import` jobs.
 pub struct ImportHandler {
     /// Clients and pool.
@@ -49,10 +74,10 @@ impl ImportHandler {
     /// Builds the clients from `config`; the incremental schedule is registered only when a
     /// Kodik token is configured (without one every run would fail).
     pub fn new(platform: &Platform, config: &CatalogConfig) -> anyhow::Result<Self> {
-        let deps = ImportDeps::new(platform.db.clone(), platform.hub.clone(), config)
+        let deps = ImportDeps::new(platform, config)
             .context("cannot build the HTTP clients of the catalog importer")?;
         let cron =
-            Some(config.import_cron.trim().to_owned()).filter(|c| !c.is_empty() && !config.kodik_token.is_empty());
+            Some(config.import_cron.trim().to_owned()).filter(|c| !c.is_empty() && config.has_kodik_token());
         if let Some(cron) = &cron {
             crate::jobs::schedule::parse_cron(cron).map_err(|e| anyhow::anyhow!("MEDLEY_IMPORT_CRON {cron:?}: {e}"))?;
         }
@@ -79,17 +104,16 @@ impl JobHandler for ImportHandler {
             name: SCHEDULE.to_owned(),
             kind: KIND.to_owned(),
             cron: cron.clone(),
-            payload: json!({ "mode": pb::ImportMode::Incremental as i32, "max_pages": 0 }),
+            payload: ImportPayload::INCREMENTAL.to_json(),
         })
     }
 
     async fn run(&self, ctx: JobContext) -> Result<Value, JobError> {
-        let mode = ctx.payload.get("mode").and_then(Value::as_i64).unwrap_or(pb::ImportMode::Incremental as i64);
-        let max_pages = ctx.payload.get("max_pages").and_then(Value::as_i64).unwrap_or(0);
+        let payload = ImportPayload::of(&ctx.payload);
         let params = RunParams {
             job_id: ctx.id,
-            mode: i16::try_from(mode).unwrap_or(pb::ImportMode::Incremental as i16),
-            max_pages: i32::try_from(max_pages).unwrap_or(0),
+            mode: i16::try_from(payload.mode).unwrap_or(pb::ImportMode::Incremental as i16),
+            max_pages: payload.max_pages,
         };
         match run::run(&self.deps, params, &ctx).await {
             Ok(row) => {
@@ -123,13 +147,13 @@ impl JobHandler for ImportHandler {
 
 /// Converts a run's job and counters.
 pub fn run_to_pb(job: &JobRow, row: Option<&RunRow>) -> pb::ImportRun {
-    let payload_int = |name: &str| job.payload.get(name).and_then(Value::as_i64).unwrap_or(0);
+    let payload = ImportPayload::of(&job.payload);
     let mut run = pb::ImportRun {
         run_id: job.id,
         state: state_to_pb(job.state()) as i32,
         source: SOURCE_NAME.to_owned(),
-        mode: i32::try_from(payload_int("mode")).unwrap_or(0),
-        max_pages: i32::try_from(payload_int("max_pages")).unwrap_or(0),
+        mode: payload.mode,
+        max_pages: payload.max_pages,
         attempts: job.attempts,
         error: if job.state() == crate::jobs::JobState::Dead {
             job.last_error.clone().unwrap_or_default()
@@ -198,7 +222,7 @@ pub async fn start(
     if !importer_ready {
         return Err(CatalogError::NotConfigured("MEDLEY_KODIK_TOKEN is not set: the importer cannot list Kodik"));
     }
-    let job = NewJob::new(KIND, json!({ "mode": mode as i32, "max_pages": max_pages }))
+    let job = NewJob::new(KIND, ImportPayload { mode: mode as i32, max_pages }.to_json())
         .dedupe_key(SOURCE_NAME)
         .max_attempts(5);
     let (row, created) = state.jobs.enqueue(&job).await?;

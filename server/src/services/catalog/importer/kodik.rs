@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::outbound::{Upstream, UpstreamError};
@@ -22,7 +23,7 @@ const NAME: &str = "kodik";
 pub struct KodikClient {
     upstream: Upstream,
     base_url: String,
-    token: String,
+    token: SecretString,
     page_size: u32,
 }
 
@@ -163,8 +164,8 @@ struct RawPage {
 
 impl KodikClient {
     /// A client of `base_url` with `token`, reading `page_size` releases per page.
-    pub fn new(upstream: Upstream, base_url: &str, token: &str, page_size: u32) -> Self {
-        Self { upstream, base_url: base_url.to_owned(), token: token.to_owned(), page_size }
+    pub fn new(upstream: Upstream, base_url: &str, token: SecretString, page_size: u32) -> Self {
+        Self { upstream, base_url: base_url.to_owned(), token, page_size }
     }
 
     /// Returns the upstream (for statistics).
@@ -177,7 +178,7 @@ impl KodikClient {
     pub async fn list_page(&self, cursor: Option<&str>) -> Result<ListPage, UpstreamError> {
         let page_size = self.page_size.to_string();
         let mut form = vec![
-            ("token", self.token.as_str()),
+            ("token", self.token.expose_secret()),
             ("types", "anime-serial,anime"),
             ("limit", page_size.as_str()),
             ("sort", "updated_at"),

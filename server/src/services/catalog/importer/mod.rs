@@ -16,6 +16,7 @@ use super::config::{CatalogConfig, TitleLanguage};
 use crate::{
     db::DbPool,
     outbound::{Upstream, UpstreamConfig, Window},
+    platform::Platform,
     progress::ProgressHub,
 };
 
@@ -38,7 +39,7 @@ pub struct ImportDeps {
 
 impl ImportDeps {
     /// Builds the clients from the configuration.
-    pub fn new(db: DbPool, hub: Arc<ProgressHub>, config: &CatalogConfig) -> reqwest::Result<Self> {
+    pub fn new(platform: &Platform, config: &CatalogConfig) -> reqwest::Result<Self> {
         let upstream = |name, windows: Vec<Window>, user_agent: Option<&str>| {
             let mut upstream = UpstreamConfig::new(name);
             upstream.windows = windows;
@@ -49,7 +50,11 @@ impl ImportDeps {
             if let Some(user_agent) = user_agent {
                 upstream.user_agent = format!("{user_agent} ({})", crate::outbound::USER_AGENT);
             }
-            Upstream::new(upstream)
+            // Limits are the upstream's per account: every worker of the deployment counts
+            // against the same window.
+            Ok::<_, reqwest::Error>(
+                Upstream::new(upstream)?.shared_through(platform.redis.clone(), platform.keys.rate_limit(name)),
+            )
         };
         let kodik = upstream("kodik", vec![Window::per_second(config.kodik_rps)], None)?;
         let shikimori = upstream(
@@ -58,9 +63,9 @@ impl ImportDeps {
             Some(&config.shikimori_user_agent),
         )?;
         Ok(Self {
-            db,
-            hub,
-            kodik: kodik::KodikClient::new(kodik, &config.kodik_base_url, &config.kodik_token, config.kodik_page_size),
+            db: platform.db.clone(),
+            hub: platform.hub.clone(),
+            kodik: kodik::KodikClient::new(kodik, &config.kodik_base_url, config.kodik_token.clone(), config.kodik_page_size),
             shikimori: shikimori::ShikimoriClient::new(shikimori, &config.shikimori_base_url),
             title_language: config.catalog_title_language,
             concurrency: usize::from(config.import_concurrency),

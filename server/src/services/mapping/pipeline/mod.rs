@@ -50,8 +50,8 @@ pub struct PipelineDeps {
     pub cache: Arc<MappingCache>,
     /// Where changes are announced.
     pub hub: Arc<ProgressHub>,
-    /// HTTP client for URL sources.
-    pub http: reqwest::Client,
+    /// The upstream URL sources are read through.
+    pub sources: crate::outbound::Upstream,
 }
 
 /// One run as its job asked for it.

@@ -34,7 +34,7 @@ pub(super) async fn read_source(
         .as_ref()
         .filter(|p| p.body.is_some())
         .map(|p| Validators { etag: p.etag.clone(), last_modified: p.last_modified.clone() });
-    let fetched = fetch::fetch(&deps.http, &spec.location, validators.as_ref()).await?;
+    let fetched = fetch::fetch(&deps.sources, &spec.location, validators.as_ref()).await?;
     let now = chrono::Utc::now();
     let (bytes, mut row) = match (fetched, previous) {
         (Fetched::NotModified, Some(previous)) => {

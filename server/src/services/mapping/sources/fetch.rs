@@ -1,9 +1,10 @@
 //! Reading a source location: a file, or a URL with a conditional GET. Bodies compressed with
 //! zstd (by magic number, whatever the name) are decompressed here.
 //!
-//! A URL answered with 304 gives no body: the pipeline uses the copy it stored with the last
-//! successful run. Transport errors, non-2xx answers, and bodies above [`MAX_BODY`] are
-//! errors naming the location.
+//! URLs are read through [`crate::outbound`] like every upstream (retries with backoff, limits,
+//! errors without the URL). A URL answered with 304 gives no body: the pipeline uses the copy it
+//! stored with the last successful run. Transport errors, non-2xx answers, and bodies above
+//! [`MAX_BODY`] are errors naming the location (credentials redacted).
 
 use std::{io::Read as _, time::Duration};
 
@@ -11,6 +12,7 @@ use reqwest::{StatusCode, header};
 use sha2::{Digest, Sha256};
 
 use super::SourceError;
+use crate::outbound::{Upstream, UpstreamConfig};
 
 /// Largest body accepted (after decompression), far above any known list (AOD minified is tens
 /// of MB).
@@ -35,18 +37,23 @@ pub enum Fetched {
     Body { bytes: Vec<u8>, sha256: String, validators: Validators },
 }
 
-/// Builds the HTTP client used for sources.
-pub fn http_client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .user_agent(concat!("medley/", env!("CARGO_PKG_VERSION"), " (+https://github.com/medley)"))
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(300))
-        .build()
+/// The upstream every URL source is read through: retries of 429, 5xx and broken transfers
+/// with backoff, a 5-minute timeout per attempt, two lists at a time, [`MAX_BODY`] at most.
+pub fn upstream() -> reqwest::Result<Upstream> {
+    Upstream::new(UpstreamConfig {
+        concurrency: 2,
+        timeout: Duration::from_secs(300),
+        max_attempts: 3,
+        backoff_base: Duration::from_millis(500),
+        backoff_max: Duration::from_secs(10),
+        max_body: MAX_BODY,
+        ..UpstreamConfig::new("mapping source")
+    })
 }
 
 /// Reads `location`; for a URL, `previous` validators make the request conditional.
 pub async fn fetch(
-    client: &reqwest::Client,
+    upstream: &Upstream,
     location: &str,
     previous: Option<&Validators>,
 ) -> Result<Fetched, SourceError> {
@@ -55,39 +62,30 @@ pub async fn fetch(
         let bytes = tokio::fs::read(location).await.map_err(|e| error(e.to_string()))?;
         return finish(bytes, Validators::default()).map_err(error);
     }
-    let mut request = client.get(location);
-    if let Some(previous) = previous {
-        if let Some(etag) = &previous.etag {
-            request = request.header(header::IF_NONE_MATCH, etag);
-        }
-        if let Some(modified) = &previous.last_modified {
-            request = request.header(header::IF_MODIFIED_SINCE, modified);
-        }
-    }
-    let response = request.send().await.map_err(|e| error(crate::outbound::describe(e)))?;
-    let status = response.status();
-    if status == StatusCode::NOT_MODIFIED {
+    let reply = upstream
+        .send(|client| {
+            let mut request = client.get(location);
+            if let Some(previous) = previous {
+                if let Some(etag) = &previous.etag {
+                    request = request.header(header::IF_NONE_MATCH, etag);
+                }
+                if let Some(modified) = &previous.last_modified {
+                    request = request.header(header::IF_MODIFIED_SINCE, modified);
+                }
+            }
+            request
+        })
+        .await
+        .map_err(|e| error(e.to_string()))?;
+    if reply.status == StatusCode::NOT_MODIFIED {
         return Ok(Fetched::NotModified);
     }
-    if !status.is_success() {
-        return Err(error(format!("HTTP {status}")));
+    if !reply.status.is_success() {
+        return Err(error(format!("HTTP {}", reply.status)));
     }
-    let text_header =
-        |name| response.headers().get(name).and_then(|v: &header::HeaderValue| v.to_str().ok()).map(str::to_owned);
-    let validators = Validators { etag: text_header(header::ETAG), last_modified: text_header(header::LAST_MODIFIED) };
-    if let Some(length) = response.content_length()
-        && length > MAX_BODY as u64
-    {
-        return Err(error(format!("body of {length} bytes is above the {MAX_BODY}-byte limit")));
-    }
-    let expected = response.content_length();
-    let bytes = response.bytes().await.map_err(|e| error(format!("body cut off: {}", crate::outbound::describe(e))))?;
-    if let Some(expected) = expected
-        && expected != bytes.len() as u64
-    {
-        return Err(error(format!("body cut off: {} of {expected} bytes", bytes.len())));
-    }
-    finish(bytes.to_vec(), validators).map_err(error)
+    let validators =
+        Validators { etag: reply.header(header::ETAG), last_modified: reply.header(header::LAST_MODIFIED) };
+    finish(reply.body.to_vec(), validators).map_err(error)
 }
 
 fn finish(bytes: Vec<u8>, validators: Validators) -> Result<Fetched, String> {
