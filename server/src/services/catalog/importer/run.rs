@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use super::{
     ImportDeps,
-    kodik::Release,
+    kodik::{ListPage, Release},
     items::{SOURCE_NAME, anime_item, episode_items, release_hash},
     shikimori::BATCH,
 };
@@ -134,60 +134,156 @@ struct Title<'a> {
     items: std::ops::Range<usize>,
 }
 
+/// A listing page as the run sees it.
+struct Listing {
+    /// Releases updated after the watermark (all of them in a full run).
+    releases: Vec<Release>,
+    /// The cursor of the next page.
+    next: Option<String>,
+    /// Whether this page ends the listing: no next page, the watermark reached, or a page that
+    /// would loop (empty, or a cursor that does not move).
+    done: bool,
+}
+
+impl Listing {
+    fn of(page: ListPage, run: &RunRow) -> Self {
+        let page_was_empty = page.results.is_empty();
+        let mut reached_watermark = false;
+        let releases = page
+            .results
+            .into_iter()
+            .filter(|release| match (run.since, release.updated_at) {
+                (Some(since), Some(at)) if at < since => {
+                    reached_watermark = true;
+                    false
+                }
+                _ => true,
+            })
+            .collect();
+        let next = page.next;
+        let stuck = next.is_some() && (next == run.cursor || page_was_empty);
+        Self { done: next.is_none() || reached_watermark || stuck, releases, next }
+    }
+
+    /// Releases by Shikimori id; releases without one are skipped and reported.
+    fn by_title(&self, tally: &mut PageTally) -> BTreeMap<i64, Vec<&Release>> {
+        let mut groups: BTreeMap<i64, Vec<&Release>> = BTreeMap::new();
+        for release in &self.releases {
+            match release.shikimori_id.as_deref().and_then(|id| id.parse::<i64>().ok()) {
+                Some(id) if id > 0 => groups.entry(id).or_default().push(release),
+                _ => tally.skip(release.id.clone(), "release has no Shikimori id"),
+            }
+        }
+        groups
+    }
+}
+
+/// What a page did, counted as it goes.
+#[derive(Default)]
+struct PageTally {
+    skipped: i32,
+    failed: i32,
+    unchanged: i32,
+    imported: i32,
+    failures: Vec<(String, String)>,
+    /// Releases done with (imported, or not on Shikimori) and their hashes, to store.
+    done_releases: Vec<(String, Vec<u8>)>,
+}
+
+impl PageTally {
+    fn skip(&mut self, id: String, reason: &str) {
+        self.skipped += 1;
+        self.failures.push((id, reason.to_owned()));
+    }
+
+    fn fail(&mut self, id: String, reason: String) {
+        self.failed += 1;
+        self.failures.push((id, reason));
+    }
+
+    fn done_with(&mut self, releases: &[&Release], hashes: &HashMap<&str, Vec<u8>>) {
+        for release in releases {
+            self.done_releases.push((release.id.clone(), hashes[release.id.as_str()].clone()));
+        }
+    }
+}
+
+/// Requests and retries made so far, to count a page's share.
+fn upstream_counts(deps: &ImportDeps) -> (u64, u64) {
+    let (kodik, shikimori) = (deps.kodik.upstream().stats().get(), deps.shikimori.upstream().stats().get());
+    (kodik.0 + shikimori.0, kodik.1 + shikimori.1)
+}
+
+/// Imports one listing page: list, group by title, skip titles whose releases are unchanged,
+/// fetch the others' metadata, then write the titles and the run's counters in one transaction.
 async fn import_page(
     deps: &ImportDeps,
     run: &mut RunRow,
     full: bool,
     metadata: &mut HashMap<i64, Result<Option<AnimeInput>, String>>,
 ) -> Result<(), RunError> {
-    let stats_before = (deps.kodik.upstream().stats().get(), deps.shikimori.upstream().stats().get());
-    let page = deps.kodik.list_page(run.cursor.as_deref()).await?;
-    let page_was_empty = page.results.is_empty();
-    let mut reached_watermark = false;
-    let releases: Vec<Release> = page
-        .results
-        .into_iter()
-        .filter(|release| match (run.since, release.updated_at) {
-            (Some(since), Some(at)) if at < since => {
-                reached_watermark = true;
-                false
-            }
-            _ => true,
-        })
-        .collect();
-    let mut failures: Vec<(String, String)> = Vec::new();
-    let mut skipped = 0;
-    let mut groups: BTreeMap<i64, Vec<&Release>> = BTreeMap::new();
-    for release in &releases {
-        match release.shikimori_id.as_deref().and_then(|id| id.parse::<i64>().ok()) {
-            Some(id) if id > 0 => groups.entry(id).or_default().push(release),
-            _ => {
-                skipped += 1;
-                failures.push((release.id.clone(), "release has no Shikimori id".to_owned()));
-            }
-        }
+    let counts_before = upstream_counts(deps);
+    let listing = Listing::of(deps.kodik.list_page(run.cursor.as_deref()).await?, run);
+    let mut tally = PageTally::default();
+    let groups = listing.by_title(&mut tally);
+    let hashes: HashMap<&str, Vec<u8>> = listing.releases.iter().map(|r| (r.id.as_str(), release_hash(r))).collect();
+    let titles = changed_titles(deps, &groups, &hashes, full, &mut tally).await?;
+    let wanted = titles.iter().map(|t| t.id).filter(|id| !metadata.contains_key(id)).collect();
+    fetch_metadata(deps, wanted, metadata).await?;
+    let (items, importable) = build_items(titles, metadata, &groups, &hashes, &mut tally);
+    let counts_after = upstream_counts(deps);
+    let mut updated = run.clone();
+    updated.requests += (counts_after.0 - counts_before.0) as i32;
+    updated.retries += (counts_after.1 - counts_before.1) as i32;
+    updated.cursor = listing.next.clone();
+    updated.listing_done = listing.done;
+    updated.high_water = updated.high_water.max(listing.releases.iter().filter_map(|r| r.updated_at).max());
+    updated.pages += 1;
+    updated.releases_seen += listing.releases.len() as i32;
+    updated.anime_seen += groups.len() as i32;
+    *run = commit_page(deps, updated, &items, &importable, &hashes, tally).await?;
+    let event = RunProgress { run_id: run.job_id }.encode_to_vec();
+    if let Err(error) = deps.hub.publish(Topic::Imports, event).await {
+        tracing::warn!(run.id = run.job_id, %error, "cannot publish import progress");
     }
+    Ok(())
+}
+
+/// The titles to import: all in a full run, else those with a release whose hash differs from
+/// the one stored when it was last imported (the rest count as unchanged, at no upstream cost).
+async fn changed_titles<'a>(
+    deps: &ImportDeps,
+    groups: &BTreeMap<i64, Vec<&'a Release>>,
+    hashes: &HashMap<&str, Vec<u8>>,
+    full: bool,
+    tally: &mut PageTally,
+) -> Result<Vec<Title<'a>>, RunError> {
+    let ids: Vec<String> = groups.values().flatten().map(|r| r.id.clone()).collect();
     let mut conn = deps.db.get().await?;
-    let ids: Vec<String> = releases.iter().map(|r| r.id.clone()).collect();
     let stored = store::release_hashes(&mut conn, SOURCE_NAME, &ids).await?;
     drop(conn);
-    let hashes: HashMap<&str, Vec<u8>> = releases.iter().map(|r| (r.id.as_str(), release_hash(r))).collect();
-    let mut unchanged = 0;
-    let mut titles: Vec<Title<'_>> = Vec::new();
-    for (id, group) in &groups {
-        let changed = full || group.iter().any(|r| stored.get(&r.id) != hashes.get(r.id.as_str()));
-        if changed {
+    let mut titles = Vec::new();
+    for (id, group) in groups {
+        if full || group.iter().any(|r| stored.get(&r.id) != hashes.get(r.id.as_str())) {
             titles.push(Title { id: *id, releases: group.clone(), items: 0..0 });
         } else {
-            unchanged += 1;
+            tally.unchanged += 1;
         }
     }
-    fetch_metadata(deps, titles.iter().map(|t| t.id).filter(|id| !metadata.contains_key(id)).collect(), metadata)
-        .await?;
+    Ok(titles)
+}
 
+/// The import items of the titles with metadata (anime, then its episodes and players), and
+/// those titles; the others are reported skipped (not on Shikimori) or failed.
+fn build_items<'a>(
+    titles: Vec<Title<'a>>,
+    metadata: &HashMap<i64, Result<Option<AnimeInput>, String>>,
+    groups: &BTreeMap<i64, Vec<&Release>>,
+    hashes: &HashMap<&str, Vec<u8>>,
+    tally: &mut PageTally,
+) -> (Vec<ImportItem>, Vec<Title<'a>>) {
     let mut items: Vec<ImportItem> = Vec::new();
-    let mut failed = 0;
-    let mut importable: Vec<Title<'_>> = Vec::new();
+    let mut importable = Vec::new();
     for mut title in titles {
         match metadata.get(&title.id) {
             Some(Ok(Some(anime))) => {
@@ -197,90 +293,61 @@ async fn import_page(
                 title.items = start..items.len();
                 importable.push(title);
             }
-            Some(Ok(None)) => {
-                skipped += 1;
-                failures.push((title.id.to_string(), "not on Shikimori (404)".to_owned()));
-            }
-            Some(Err(reason)) => {
-                failed += 1;
-                failures.push((title.id.to_string(), reason.clone()));
-            }
-            None => {
-                failed += 1;
-                failures.push((title.id.to_string(), "no metadata fetched".to_owned()));
-            }
+            Some(Ok(None)) => tally.skip(title.id.to_string(), "not on Shikimori (404)"),
+            Some(Err(reason)) => tally.fail(title.id.to_string(), reason.clone()),
+            None => tally.fail(title.id.to_string(), "no metadata fetched".to_owned()),
         }
     }
     // Releases of titles not on Shikimori are recorded too: they are not asked for again until
     // they change (a full run asks again).
-    let mut imported_releases: Vec<(String, Vec<u8>)> = Vec::new();
-    for id in groups.keys() {
+    for (id, group) in groups {
         if matches!(metadata.get(id), Some(Ok(None))) {
-            for release in &groups[id] {
-                imported_releases.push((release.id.clone(), hashes[release.id.as_str()].clone()));
-            }
+            tally.done_with(group, hashes);
         }
     }
+    (items, importable)
+}
 
+/// Writes a page's items, the hashes of the releases done with, and the run's counters (with
+/// the next cursor) in one transaction, so a run killed here resumes after the last committed
+/// page.
+async fn commit_page(
+    deps: &ImportDeps,
+    mut updated: RunRow,
+    items: &[ImportItem],
+    importable: &[Title<'_>],
+    hashes: &HashMap<&str, Vec<u8>>,
+    mut tally: PageTally,
+) -> Result<RunRow, RunError> {
     let mut conn = deps.db.get().await?;
-    let total_seen = groups.len() as i32;
-    let next = page.next.clone();
-    // An empty page, or a cursor that does not move, ends the listing instead of looping.
-    let stuck = next.is_some() && (next == run.cursor || page_was_empty);
-    let listing_done = next.is_none() || reached_watermark || stuck;
-    let page_high_water = releases.iter().filter_map(|r| r.updated_at).max();
-    let mut updated = run.clone();
-    let stats_after = (deps.kodik.upstream().stats().get(), deps.shikimori.upstream().stats().get());
-    updated.requests += ((stats_after.0.0 - stats_before.0.0) + (stats_after.1.0 - stats_before.1.0)) as i32;
-    updated.retries += ((stats_after.0.1 - stats_before.0.1) + (stats_after.1.1 - stats_before.1.1)) as i32;
-    let committed = conn
-        .transaction::<_, RunError, _>(async |conn| {
-            let results = apply_in_chunks(conn, &items).await?;
-            let (mut imported, mut title_unchanged) = (0, 0);
-            for title in &importable {
-                let outcomes: Result<Vec<Outcome>, String> = results[title.items.clone()]
-                    .iter()
-                    .map(|r| r.as_ref().map(|o| o.outcome()).map_err(|e| e.to_string()))
-                    .collect();
-                match outcomes {
-                    Ok(outcomes) => {
-                        match Outcome::combine(outcomes) {
-                            Outcome::Unchanged => title_unchanged += 1,
-                            Outcome::Created | Outcome::Updated => imported += 1,
-                        }
-                        for release in &title.releases {
-                            imported_releases.push((release.id.clone(), hashes[release.id.as_str()].clone()));
-                        }
-                    }
-                    Err(reason) => {
-                        failed += 1;
-                        failures.push((title.id.to_string(), reason));
-                    }
+    conn.transaction::<_, RunError, _>(async |conn| {
+        let results = apply_in_chunks(conn, items).await?;
+        for title in importable {
+            let outcomes: Result<Vec<Outcome>, String> = results[title.items.clone()]
+                .iter()
+                .map(|r| r.as_ref().map(|o| o.outcome()).map_err(|e| e.to_string()))
+                .collect();
+            match outcomes.map(Outcome::combine) {
+                Ok(Outcome::Unchanged) => tally.unchanged += 1,
+                Ok(Outcome::Created | Outcome::Updated) => tally.imported += 1,
+                Err(reason) => {
+                    tally.fail(title.id.to_string(), reason);
+                    continue;
                 }
             }
-            store::save_release_hashes(conn, SOURCE_NAME, &imported_releases).await?;
-            updated.cursor = next.clone();
-            updated.listing_done = listing_done;
-            updated.high_water = updated.high_water.max(page_high_water);
-            updated.pages += 1;
-            updated.releases_seen += releases.len() as i32;
-            updated.anime_seen += total_seen;
-            updated.imported += imported;
-            updated.unchanged += unchanged + title_unchanged;
-            updated.skipped += skipped;
-            updated.failed += failed;
-            updated.failures = keep_failures(&updated.failures, &failures);
-            updated.updated_at = Utc::now();
-            store::save_run(conn, &updated).await?;
-            Ok(updated)
-        })
-        .await?;
-    *run = committed;
-    let event = RunProgress { run_id: run.job_id }.encode_to_vec();
-    if let Err(error) = deps.hub.publish(Topic::Imports, event).await {
-        tracing::warn!(run.id = run.job_id, %error, "cannot publish import progress");
-    }
-    Ok(())
+            tally.done_with(&title.releases, hashes);
+        }
+        store::save_release_hashes(conn, SOURCE_NAME, &tally.done_releases).await?;
+        updated.imported += tally.imported;
+        updated.unchanged += tally.unchanged;
+        updated.skipped += tally.skipped;
+        updated.failed += tally.failed;
+        updated.failures = keep_failures(&updated.failures, &tally.failures);
+        updated.updated_at = Utc::now();
+        store::save_run(conn, &updated).await?;
+        Ok(updated)
+    })
+    .await
 }
 
 /// Applies `items` in as few chunks as their keys allow (a page holds each key once, so one).
