@@ -81,7 +81,8 @@ pub struct Config {
     #[arg(long, env = "MEDLEY_REDIS_PREFIX", default_value = DEFAULT_REDIS_PREFIX, value_parser = parse_redis_prefix)]
     pub redis_prefix: String,
 
-    /// Deadline in milliseconds of a call whose client sets none (streams are not cut).
+    /// Deadline in milliseconds of a call whose client sets none (streams are not cut); also
+    /// how long calls in flight may finish after shutdown starts.
     #[arg(long, env = "MEDLEY_REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
 

@@ -45,7 +45,8 @@ pub struct GrpcServer {
 }
 
 impl GrpcServer {
-    /// Serves gRPC on `listener` until `shutdown`, then lets calls in flight finish.
+    /// Serves gRPC on `listener` until `shutdown`, then lets calls in flight finish, for at most
+    /// the request timeout.
     pub async fn serve(
         self,
         health: HealthServer<impl Health>,
@@ -111,7 +112,8 @@ impl GrpcServer {
             stream
         });
         routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha);
-        Server::builder()
+        let drain = config.request_timeout();
+        let serving = Server::builder()
             .accept_http1(true)
             // Pings keep idle Watch… streams alive through load balancers and NATs that drop
             // quiet connections, and find dead clients.
@@ -120,8 +122,17 @@ impl GrpcServer {
             .timeout(config.request_timeout())
             .layer(layers)
             .add_routes(routes.routes())
-            .serve_with_incoming_shutdown(incoming, shutdown.cancelled())
-            .await?;
+            .serve_with_incoming_shutdown(incoming, shutdown.cancelled());
+        // Calls in flight get as long as a call may take to finish after shutdown starts. Medley's
+        // own streams end at once (UNAVAILABLE), but a stream that never ends by itself (a load
+        // balancer's Health/Watch) would hold shutdown forever: past the deadline it is cut.
+        tokio::select! {
+            served = serving => served?,
+            () = async {
+                shutdown.cancelled().await;
+                tokio::time::sleep(drain).await;
+            } => tracing::warn!(drain_ms = drain.as_millis() as u64, "calls still open after shutdown: closed"),
+        }
         Ok(())
     }
 }

@@ -165,7 +165,7 @@ impl TestServer {
             KeySpec::parse("test", scopes.to_vec(), None, chrono_now(), FieldViolations::new()).expect("valid key");
         let mut conn =
             AsyncPgConnection::establish(&self.config.platform.database_url).await.expect("connect to server database");
-        create_key(&mut conn, &spec).await.expect("create key").secret
+        secrecy::ExposeSecret::expose_secret(&create_key(&mut conn, &spec).await.expect("create key").secret).to_owned()
     }
 
     /// Returns a client sending the admin key.

@@ -65,8 +65,8 @@ impl KeySpec {
 pub struct CreatedKey {
     /// The stored key.
     pub row: ApiKeyRow,
-    /// The secret.
-    pub secret: String,
+    /// The secret (never printed by `Debug`).
+    pub secret: secrecy::SecretString,
 }
 
 /// Generates a secret and stores the key.

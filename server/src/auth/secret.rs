@@ -3,6 +3,7 @@
 //! a slow one and keeps every authenticated call cheap.
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
 /// Every secret starts with this, so leaked keys are easy to spot and grep for.
@@ -16,8 +17,8 @@ pub const DISPLAY_PREFIX_LEN: usize = SECRET_PREFIX.len() + 8;
 /// A freshly generated secret with what is stored about it.
 #[derive(Debug)]
 pub struct NewSecret {
-    /// The secret, shown once to its owner.
-    pub secret: String,
+    /// The secret, shown once to its owner (never by `Debug`).
+    pub secret: SecretString,
     /// Its SHA-256.
     pub sha256: [u8; 32],
     /// Its first characters.
@@ -29,7 +30,11 @@ pub fn generate() -> Result<NewSecret, getrandom::Error> {
     let mut bytes = [0_u8; RANDOM_BYTES];
     getrandom::fill(&mut bytes)?;
     let secret = format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-    Ok(NewSecret { sha256: hash(&secret), display_prefix: secret[..DISPLAY_PREFIX_LEN].to_owned(), secret })
+    Ok(NewSecret {
+        sha256: hash(&secret),
+        display_prefix: secret[..DISPLAY_PREFIX_LEN].to_owned(),
+        secret: SecretString::from(secret),
+    })
 }
 
 /// Returns the SHA-256 of a secret.
@@ -50,12 +55,15 @@ mod tests {
 
     #[test]
     fn generated_secrets_are_well_formed_and_distinct() {
+        use secrecy::ExposeSecret as _;
         let a = generate().unwrap();
         let b = generate().unwrap();
-        assert!(is_well_formed(&a.secret), "{}", a.secret);
-        assert_ne!(a.secret, b.secret);
-        assert_eq!(a.sha256, hash(&a.secret));
-        assert!(a.secret.starts_with(&a.display_prefix));
+        let secret = a.secret.expose_secret();
+        assert!(is_well_formed(secret), "{secret}");
+        assert_ne!(secret, b.secret.expose_secret());
+        assert_eq!(a.sha256, hash(secret));
+        assert!(secret.starts_with(&a.display_prefix));
+        assert!(!format!("{a:?}").contains(secret), "Debug never prints the secret");
     }
 
     #[test]

@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn bearer_parsing() {
-        let key = secret::generate().unwrap().secret;
+        let key = secrecy::ExposeSecret::expose_secret(&secret::generate().unwrap().secret).to_owned();
         let ok = http::HeaderValue::from_str(&format!("Bearer {key}")).unwrap();
         assert_eq!(parse_bearer(Some(&ok)).unwrap(), key);
         let lower = http::HeaderValue::from_str(&format!("bearer  {key} ")).unwrap();

@@ -116,6 +116,7 @@ async fn main() {
             total.unchanged,
             total.failed
         );
+        assert_eq!(total.failed, 0, "items failed");
     }
 
     let (titles, releases) = gen_catalog(importer_anime);
@@ -165,5 +166,7 @@ async fn main() {
             run.failed,
             run.upstream_requests
         );
+        assert_eq!(run.state, pb::JobState::Succeeded as i32, "the importer run failed: {run:?}");
+        assert_eq!(run.failed, 0, "titles failed: {:?}", run.failures);
     }
 }

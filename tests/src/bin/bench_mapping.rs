@@ -246,6 +246,8 @@ async fn main() {
             report.failed,
             report.seconds
         );
+        // A fast run with failures measures nothing: every call must succeed.
+        assert_eq!(report.failed, 0, "{label}: {} calls failed", report.failed);
     };
     let get_bodies = |view: pb::RecordView| -> Vec<bytes::Bytes> {
         ids.iter()

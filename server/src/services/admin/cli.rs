@@ -2,6 +2,7 @@
 
 use chrono::{Duration, Utc};
 use clap::Subcommand;
+use secrecy::ExposeSecret as _;
 use uuid::Uuid;
 
 use crate::{
@@ -64,7 +65,7 @@ pub(super) async fn run(config: &Config, command: AdminCli) -> anyhow::Result<()
                 "created api key {} ({:?}, scopes {scopes}); the secret is shown only once:",
                 created.row.id, created.row.name
             );
-            println!("{}", created.secret);
+            println!("{}", created.secret.expose_secret());
         }
         KeysCommand::List { all } => {
             let rows = store::list_keys(&mut conn, all, None, i64::MAX).await?;

@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 use medley_sdk::pb;
+use secrecy::ExposeSecret as _;
 
 use super::{AdminError, convert};
 use crate::{
@@ -16,7 +17,7 @@ pub async fn create(state: &Platform, request: pb::CreateApiKeyRequest) -> Resul
     let mut conn = state.db.get().await?;
     let created = keys::create_key(&mut conn, &spec).await.map_err(AdminError::Platform)?;
     tracing::info!(api_key.id = %created.row.id, api_key.name = %created.row.name, "api key created");
-    Ok(pb::CreateApiKeyResponse { api_key: Some(convert::api_key_to_pb(&created.row)), secret: created.secret })
+    Ok(pb::CreateApiKeyResponse { api_key: Some(convert::api_key_to_pb(&created.row)), secret: created.secret.expose_secret().to_owned() })
 }
 
 /// `GetApiKey`.
