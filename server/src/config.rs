@@ -43,8 +43,9 @@ pub const DEFAULT_LOG: &str = "info";
 /// Default Redis key prefix.
 pub const DEFAULT_REDIS_PREFIX: &str = "medley";
 
-/// The effective configuration of one `medley` process.
-#[derive(Clone, Debug, Args)]
+/// The effective configuration of one `medley` process. `Debug` prints the redacted entries
+/// of [`ConfigEntries`], so a password in a URL never reaches a log.
+#[derive(Clone, Args)]
 pub struct Config {
     /// gRPC (and gRPC-Web) listen address; port 0 picks a free port.
     #[arg(long, env = "MEDLEY_GRPC_ADDR", default_value = DEFAULT_GRPC_ADDR)]
@@ -165,6 +166,12 @@ impl Config {
     }
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.entries()).finish()
+    }
+}
+
 /// Settings that can list themselves for `medley config check` and the start-up log.
 pub trait ConfigEntries {
     /// `(variable, value)` pairs of the effective settings, secrets redacted.
@@ -262,6 +269,20 @@ fn parse_redis_prefix(value: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_prints_a_password() {
+        use clap::Parser as _;
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            config: Config,
+        }
+        let url = "--database-url=postgres://u:hunter2@h/db";
+        let config = Only::try_parse_from(["medley", url]).expect("parses").config;
+        let shown = format!("{config:?}");
+        assert!(shown.contains("postgres://u:***@h/db") && !shown.contains("hunter2"), "{shown}");
+    }
 
     #[test]
     fn redacts_passwords_and_secret_query_parameters_only() {

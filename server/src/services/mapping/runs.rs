@@ -28,7 +28,7 @@ pub const RUNS: RunKind =
     RunKind { job_kind: KIND, resource: "pipeline_run", from: "StartPipelineRun, ListPipelineRuns or GetStatus" };
 
 /// What a run's job asks for.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct PipelinePayload {
     /// Merge and compare even when every source is unchanged.
     #[serde(default)]
@@ -37,6 +37,18 @@ pub struct PipelinePayload {
     /// run --source`); empty for the configured sources.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
+}
+
+/// Sources shown as `Display` shows them: credentials redacted.
+impl std::fmt::Debug for PipelinePayload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sources: Vec<String> = self
+            .sources
+            .iter()
+            .map(|s| SourceSpec::parse(s).map_or_else(|_| "(not kind=location)".to_owned(), |s| s.to_string()))
+            .collect();
+        f.debug_struct("PipelinePayload").field("force", &self.force).field("sources", &sources).finish()
+    }
 }
 
 impl PipelinePayload {

@@ -78,8 +78,9 @@ impl fmt::Display for SourceKind {
     }
 }
 
-/// One configured source: `kind=location`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One configured source: `kind=location`. `Debug` and `Display` redact credentials in the
+/// location.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SourceSpec {
     /// The format.
     pub kind: SourceKind,
@@ -122,6 +123,12 @@ impl SourceSpec {
     /// The location fit to print: credentials in a URL redacted.
     pub fn shown_location(&self) -> String {
         crate::config::redact_url(&self.location)
+    }
+}
+
+impl fmt::Debug for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SourceSpec({self})")
     }
 }
 
