@@ -29,6 +29,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::{Args, ValueEnum};
+use secrecy::SecretString;
 
 /// Default gRPC listen address.
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
@@ -126,6 +127,23 @@ pub struct Config {
     /// Log filter in `tracing` syntax.
     #[arg(long, env = "MEDLEY_LOG", default_value = DEFAULT_LOG)]
     pub log: String,
+
+    /// Keys sealing the secrets users give Medley (provider passwords, tokens), each the base64
+    /// of 32 random bytes (`medley secrets new-key`), comma-separated: the first seals, every
+    /// one opens. To rotate, put a new key first and the old one after it, then run `medley
+    /// secrets rotate`. Without a key the server runs, but refuses to store a secret.
+    #[arg(long, env = "MEDLEY_SECRET_KEY", default_value = "", hide_env_values = true, hide_default_value = true, value_parser = parse_secret)]
+    pub secret_key: SecretString,
+
+    /// A file holding the value of MEDLEY_SECRET_KEY (e.g. a mounted secret), read when
+    /// MEDLEY_SECRET_KEY is empty.
+    #[arg(long, env = "MEDLEY_SECRET_KEY_FILE", default_value = "")]
+    pub secret_key_file: String,
+}
+
+/// A secret as given on the command line or in the environment; `Debug` shows `[REDACTED]`.
+pub fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value.to_owned()))
 }
 
 /// How log lines are written.
@@ -205,6 +223,8 @@ impl ConfigEntries for Config {
             ("MEDLEY_JOB_RETENTION_DAYS", self.job_retention_days.to_string()),
             ("MEDLEY_LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
             ("MEDLEY_LOG", self.log.clone()),
+            ("MEDLEY_SECRET_KEY", crate::secrets::KeyRing::describe(self)),
+            ("MEDLEY_SECRET_KEY_FILE", self.secret_key_file.clone()),
         ]
     }
 
@@ -218,6 +238,9 @@ impl ConfigEntries for Config {
         }
         if let Err(error) = tracing_subscriber::EnvFilter::try_new(&self.log) {
             problems.push(format!("MEDLEY_LOG: {error}"));
+        }
+        if let Err(error) = crate::secrets::KeyRing::from_config(self) {
+            problems.push(format!("MEDLEY_SECRET_KEY: {error}"));
         }
         problems
     }

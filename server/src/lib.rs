@@ -31,6 +31,7 @@ pub mod proto_time;
 pub mod redis;
 pub mod request_guard;
 pub mod runs;
+pub mod secrets;
 pub mod service;
 pub mod services;
 pub mod telemetry;

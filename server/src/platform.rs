@@ -8,6 +8,7 @@ use std::{
 };
 
 use ::redis::aio::ConnectionManager;
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
@@ -19,6 +20,7 @@ use crate::{
     metrics::Metrics,
     progress::ProgressHub,
     redis::{self as medley_redis, keys::Keys},
+    secrets::{KeyRing, Vault},
 };
 
 /// Facts about this process, for `GetServerInfo`.
@@ -69,6 +71,8 @@ pub struct Platform {
     pub hub: Arc<ProgressHub>,
     /// The durable job queue.
     pub jobs: JobQueue,
+    /// Seals and opens the secrets users give Medley.
+    pub vault: Vault,
     /// Cancelled when the process shuts down; background tasks and open streams stop on it.
     pub shutdown: CancellationToken,
 }
@@ -82,6 +86,7 @@ impl Platform {
         }
         // rustls needs one process-wide crypto provider; a second install (tests) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let vault = Vault::new(KeyRing::from_config(&config).context("MEDLEY_SECRET_KEY")?);
         let pool = db::build_pool(&config)?;
         let (redis_client, redis) = medley_redis::connect(&config).await?;
         let verifier = KeyVerifier::new(pool.clone(), config.auth_cache_ttl());
@@ -90,6 +95,7 @@ impl Platform {
         let hub = ProgressHub::start(redis_client, redis.clone(), keys.clone(), shutdown.clone()).await?;
         Ok(Self {
             jobs: JobQueue::new(pool.clone(), hub.clone()),
+            vault,
             hub,
             shutdown,
             keys,

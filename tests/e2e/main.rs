@@ -16,6 +16,7 @@ mod outages;
 mod reflection;
 mod request_guard;
 mod schedules;
+mod secrets;
 mod server_info;
 mod shared_rate_limit;
 mod skeleton;

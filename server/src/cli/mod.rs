@@ -3,6 +3,7 @@
 
 mod config_docs;
 mod jobs;
+mod secrets;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
 
@@ -41,6 +42,9 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Keys of the secrets stored at rest: make one, rotate, status.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
     /// A subcommand of a service.
     #[command(flatten)]
     Service(ServiceCommand),
@@ -84,6 +88,7 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Jobs(command) => jobs::run(settings.platform, command).await,
+        Command::Secrets(command) => secrets::run(settings.platform, command).await,
         Command::Worker => worker(settings).await,
         Command::Config(ConfigCommand::Check { offline }) => config_check(&settings, offline).await,
         Command::Config(ConfigCommand::Docs) => {

@@ -227,6 +227,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    secrets (id) {
+        created_at -> Timestamptz,
+        id -> Uuid,
+        key_id -> Text,
+        purpose -> Text,
+        sealed -> Bytea,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(catalog_episodes -> catalog_anime (anime_id));
 diesel::joinable!(catalog_import_runs -> jobs (job_id));
 diesel::joinable!(catalog_videos -> catalog_episodes (episode_id));
@@ -248,4 +259,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mapping_sources,
     mapping_state,
     mapping_titles,
+    secrets,
 );

@@ -21,7 +21,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use secrecy::{ExposeSecret as _, SecretString};
 
-use crate::config::{ConfigEntries, redact_url};
+use crate::config::{ConfigEntries, parse_secret, redact_url};
 
 /// Which Shikimori title becomes the display title.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -135,11 +135,6 @@ impl ConfigEntries for CatalogConfig {
 }
 
 /// Accepts an absolute http(s) URL and drops a trailing '/'.
-/// A secret as given; it never prints (`Debug` shows `[REDACTED]`).
-fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
-    Ok(SecretString::from(value.to_owned()))
-}
-
 fn parse_base_url(value: &str) -> Result<String, String> {
     let trimmed = value.trim().trim_end_matches('/');
     let ok = (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
