@@ -128,6 +128,15 @@ pub struct Config {
     #[arg(long, env = "MEDLEY_LOG", default_value = DEFAULT_LOG)]
     pub log: String,
 
+    /// Calls without an API key (to methods that allow them, such as public mapping lookups)
+    /// each client address may make per second, across every instance; 0 = no such limit.
+    #[arg(long, env = "MEDLEY_ANONYMOUS_RPS", default_value_t = 20)]
+    pub anonymous_rps: u32,
+
+    /// Calls without an API key each client address may make per minute; 0 = no such limit.
+    #[arg(long, env = "MEDLEY_ANONYMOUS_RPM", default_value_t = 600)]
+    pub anonymous_rpm: u32,
+
     /// Keys sealing the secrets users give Medley (provider passwords, tokens), each the base64
     /// of 32 random bytes (`medley secrets new-key`), comma-separated: the first seals, every
     /// one opens. To rotate, put a new key first and the old one after it, then run `medley
@@ -223,6 +232,8 @@ impl ConfigEntries for Config {
             ("MEDLEY_JOB_RETENTION_DAYS", self.job_retention_days.to_string()),
             ("MEDLEY_LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
             ("MEDLEY_LOG", self.log.clone()),
+            ("MEDLEY_ANONYMOUS_RPS", self.anonymous_rps.to_string()),
+            ("MEDLEY_ANONYMOUS_RPM", self.anonymous_rpm.to_string()),
             ("MEDLEY_SECRET_KEY", crate::secrets::KeyRing::describe(self)),
             ("MEDLEY_SECRET_KEY_FILE", self.secret_key_file.clone()),
         ]

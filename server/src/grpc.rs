@@ -18,7 +18,7 @@ use tower_http::{
 };
 
 use crate::{
-    auth::{AuthLayer, policy::Policy},
+    auth::{AuthLayer, anonymous::AnonymousLimit, policy::Policy},
     metrics::MetricsLayer,
     platform::Platform,
     request_guard::{RequestGuardLayer, RequestLimits, Schema},
@@ -56,6 +56,12 @@ impl GrpcServer {
         let Self { platform: state, policy, mut routes, service_names, limits } = self;
         let guard = RequestGuardLayer::new(Schema::decode(medley_sdk::FILE_DESCRIPTOR_SET)?, &limits);
         let config = state.config.clone();
+        let anonymous = Arc::new(AnonymousLimit::new(
+            state.redis.clone(),
+            state.keys.clone(),
+            config.anonymous_rps,
+            config.anonymous_rpm,
+        ));
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(medley_sdk::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -96,7 +102,7 @@ impl GrpcServer {
             .layer(cors)
             .layer(tonic_web::GrpcWebLayer::new())
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.concurrency_limit as usize))
-            .layer(AuthLayer::new(state.verifier.clone(), policy))
+            .layer(AuthLayer::new(state.verifier.clone(), policy, anonymous))
             // After auth: an anonymous caller learns nothing about a request's content.
             .layer(guard)
             .into_inner();

@@ -10,7 +10,8 @@ use tower::{Layer, Service};
 
 use super::{
     KeyVerifier,
-    policy::{self, Policy},
+    anonymous::AnonymousLimit,
+    policy::{Access, Policy},
 };
 
 /// Adds API-key checks in front of a service.
@@ -18,12 +19,14 @@ use super::{
 pub struct AuthLayer {
     verifier: Arc<KeyVerifier>,
     policy: Arc<Policy>,
+    anonymous: Arc<AnonymousLimit>,
 }
 
 impl AuthLayer {
-    /// Checks calls against `policy` with `verifier`.
-    pub fn new(verifier: Arc<KeyVerifier>, policy: Arc<Policy>) -> Self {
-        Self { verifier, policy }
+    /// Checks calls against `policy` with `verifier`; anonymous calls count against
+    /// `anonymous`.
+    pub fn new(verifier: Arc<KeyVerifier>, policy: Arc<Policy>, anonymous: Arc<AnonymousLimit>) -> Self {
+        Self { verifier, policy, anonymous }
     }
 }
 
@@ -31,7 +34,12 @@ impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService { inner, verifier: self.verifier.clone(), policy: self.policy.clone() }
+        AuthService {
+            inner,
+            verifier: self.verifier.clone(),
+            policy: self.policy.clone(),
+            anonymous: self.anonymous.clone(),
+        }
     }
 }
 
@@ -41,6 +49,7 @@ pub struct AuthService<S> {
     inner: S,
     verifier: Arc<KeyVerifier>,
     policy: Arc<Policy>,
+    anonymous: Arc<AnonymousLimit>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -62,15 +71,31 @@ where
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let access = self.policy.required_access(request.uri().path());
-        if access == policy::Access::Public {
+        if access == Access::Public {
             return Box::pin(self.inner.call(request));
         }
         // The inner service was made ready by `poll_ready`; take that one and leave a clone.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
+        let anonymous = self.anonymous.clone();
         Box::pin(async move {
             let authorization = request.headers().get(http::header::AUTHORIZATION).cloned();
+            let access = match (access, &authorization) {
+                (Access::ScopeOrAnonymous(_), None) => {
+                    let client = request
+                        .extensions()
+                        .get::<tonic::transport::server::TcpConnectInfo>()
+                        .and_then(|info| info.remote_addr())
+                        .map(|addr| addr.ip());
+                    return match anonymous.admit(client).await {
+                        Ok(()) => inner.call(request).await,
+                        Err(error) => Ok(tonic::Status::from(error).into_http()),
+                    };
+                }
+                (Access::ScopeOrAnonymous(scope), Some(_)) => Access::Scope(scope),
+                (access, _) => access,
+            };
             match verifier.authorize(authorization.as_ref(), access).await {
                 Ok(caller) => {
                     if let Some(caller) = caller {

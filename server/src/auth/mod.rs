@@ -5,6 +5,7 @@
 //! refusal into `UNAUTHENTICATED` or `PERMISSION_DENIED` before the service runs. A handler reads
 //! the verified [`Caller`] from the request extensions.
 
+pub mod anonymous;
 pub mod keys;
 pub mod layer;
 pub mod model;

@@ -14,6 +14,9 @@ pub enum Access {
     Public,
     /// A key granting this scope is required.
     Scope(Scope),
+    /// A key granting this scope, or no key at all: calls without one are anonymous and
+    /// rate-limited per client address (a key that is sent must still be valid).
+    ScopeOrAnonymous(Scope),
 }
 
 /// The auth rules of one gRPC service.

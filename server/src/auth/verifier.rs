@@ -50,7 +50,8 @@ impl KeyVerifier {
     ) -> Result<Option<Caller>, ApiError> {
         let required = match access {
             Access::Public => return Ok(None),
-            Access::Scope(scope) => scope,
+            // A key was sent: it must be valid and grant the scope.
+            Access::Scope(scope) | Access::ScopeOrAnonymous(scope) => scope,
         };
         let secret = parse_bearer(authorization)?;
         let hash = secret::hash(secret);

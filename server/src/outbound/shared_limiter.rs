@@ -81,6 +81,12 @@ impl SharedLimiter {
         }
     }
 
+    /// Records a request now if it fits every window, answering `None`; else answers how long
+    /// to wait, recording nothing. For callers that refuse rather than wait.
+    pub async fn try_acquire(&self) -> redis::RedisResult<Option<Duration>> {
+        self.try_acquire_at(now_ms()).await
+    }
+
     /// Records a request at `now_ms` (milliseconds of the shared clock) if it fits every
     /// window, answering `None`; else answers how long to wait, recording nothing.
     pub async fn try_acquire_at(&self, now_ms: i64) -> redis::RedisResult<Option<Duration>> {

@@ -6,6 +6,7 @@ mod export;
 mod lookups;
 mod overrides;
 mod pipeline;
+mod public;
 mod rest;
 mod runs;
 

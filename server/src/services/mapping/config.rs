@@ -3,6 +3,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `MEDLEY_MAPPING_SOURCES` | the public upstream files ([`DEFAULT_SOURCES`]) | sources of the pipeline, `kind=location,...` |
+//! | `MEDLEY_PUBLIC_MAPPING` | `true` | lookups without an API key (rate-limited per client) |
 
 use std::fmt;
 
@@ -27,6 +28,12 @@ pub struct MappingConfig {
     /// sources win conflicts.
     #[arg(long = "mapping-sources", env = "MEDLEY_MAPPING_SOURCES", default_value = DEFAULT_SOURCES, value_parser = parse_sources)]
     pub sources: MappingSources,
+
+    /// Let lookups (GetMapping, BatchGetMappings, ResolveRedirect, SearchAnime, ListPlatforms,
+    /// GetStatus, ExportMappings) run without an API key, as IDS.moe answers them, with the
+    /// per-client limit of MEDLEY_ANONYMOUS_RPS / MEDLEY_ANONYMOUS_RPM; false requires a read key.
+    #[arg(long, env = "MEDLEY_PUBLIC_MAPPING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub public_mapping: bool,
 }
 
 /// The configured mapping sources.
@@ -47,6 +54,9 @@ fn parse_sources(text: &str) -> Result<MappingSources, String> {
 impl ConfigEntries for MappingConfig {
     fn entries(&self) -> Vec<(&'static str, String)> {
         // The sources print redacted (see `SourceSpec`'s Display).
-        vec![("MEDLEY_MAPPING_SOURCES", self.sources.to_string())]
+        vec![
+            ("MEDLEY_MAPPING_SOURCES", self.sources.to_string()),
+            ("MEDLEY_PUBLIC_MAPPING", self.public_mapping.to_string()),
+        ]
     }
 }

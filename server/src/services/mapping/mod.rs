@@ -53,18 +53,24 @@ use crate::{
 };
 
 /// Lookups need `read`; the pipeline and overrides `admin`.
-const ACCESS: ServiceAccess = ServiceAccess::new(
-    &[
-        ("GetMapping", Access::Scope(Scope::Read)),
-        ("BatchGetMappings", Access::Scope(Scope::Read)),
-        ("ResolveRedirect", Access::Scope(Scope::Read)),
-        ("SearchAnime", Access::Scope(Scope::Read)),
-        ("ListPlatforms", Access::Scope(Scope::Read)),
-        ("GetStatus", Access::Scope(Scope::Read)),
-        ("ExportMappings", Access::Scope(Scope::Read)),
-    ],
-    Access::Scope(Scope::Admin),
-);
+const ACCESS: ServiceAccess = ServiceAccess::new(&lookups(Access::Scope(Scope::Read)), Access::Scope(Scope::Admin));
+
+/// With `MEDLEY_PUBLIC_MAPPING`: lookups also without a key (rate-limited per client).
+const PUBLIC_ACCESS: ServiceAccess =
+    ServiceAccess::new(&lookups(Access::ScopeOrAnonymous(Scope::Read)), Access::Scope(Scope::Admin));
+
+/// The lookup methods, all needing `access`.
+const fn lookups(access: Access) -> [(&'static str, Access); 7] {
+    [
+        ("GetMapping", access),
+        ("BatchGetMappings", access),
+        ("ResolveRedirect", access),
+        ("SearchAnime", access),
+        ("ListPlatforms", access),
+        ("GetStatus", access),
+        ("ExportMappings", access),
+    ]
+}
 
 /// What the mapping service's parts share. Cheap to clone.
 #[derive(Clone)]
@@ -115,7 +121,11 @@ impl Service for Mapping {
             PipelineHandler { deps: state.pipeline_deps()?, sources: config.sources.0.clone(), scheduled: true };
         Ok(Contribution {
             grpc: vec![
-                GrpcService::new(MappingServiceServer::new(MappingApi::new(state.clone())), ACCESS).with_limits(LIMITS),
+                GrpcService::new(
+                    MappingServiceServer::new(MappingApi::new(state.clone())),
+                    if config.public_mapping { PUBLIC_ACCESS } else { ACCESS },
+                )
+                .with_limits(LIMITS),
             ],
             rest: Some(rest::router().with_state(state)),
             jobs: Registry::new().register(handler),
