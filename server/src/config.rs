@@ -137,6 +137,12 @@ pub struct Config {
     #[arg(long, env = "MEDLEY_ANONYMOUS_RPM", default_value_t = 600)]
     pub anonymous_rpm: u32,
 
+    /// What URLs given by users may reach despite the guard (which refuses loopback, private,
+    /// link-local, CGNAT, multicast and unspecified addresses): comma-separated CIDRs,
+    /// addresses and host names, e.g. `127.0.0.0/8` for local setups and tests.
+    #[arg(long, env = "MEDLEY_OUTBOUND_ALLOW", default_value = "")]
+    pub outbound_allow: String,
+
     /// Keys sealing the secrets users give Medley (provider passwords, tokens), each the base64
     /// of 32 random bytes (`medley secrets new-key`), comma-separated: the first seals, every
     /// one opens. To rotate, put a new key first and the old one after it, then run `medley
@@ -232,6 +238,7 @@ impl ConfigEntries for Config {
             ("MEDLEY_JOB_RETENTION_DAYS", self.job_retention_days.to_string()),
             ("MEDLEY_LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
             ("MEDLEY_LOG", self.log.clone()),
+            ("MEDLEY_OUTBOUND_ALLOW", self.outbound_allow.clone()),
             ("MEDLEY_ANONYMOUS_RPS", self.anonymous_rps.to_string()),
             ("MEDLEY_ANONYMOUS_RPM", self.anonymous_rpm.to_string()),
             ("MEDLEY_SECRET_KEY", crate::secrets::KeyRing::describe(self)),
@@ -249,6 +256,9 @@ impl ConfigEntries for Config {
         }
         if let Err(error) = tracing_subscriber::EnvFilter::try_new(&self.log) {
             problems.push(format!("MEDLEY_LOG: {error}"));
+        }
+        if let Err(error) = crate::outbound::Allow::parse(&self.outbound_allow) {
+            problems.push(format!("MEDLEY_OUTBOUND_ALLOW: {error}"));
         }
         if let Err(error) = crate::secrets::KeyRing::from_config(self) {
             problems.push(format!("MEDLEY_SECRET_KEY: {error}"));

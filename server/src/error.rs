@@ -227,6 +227,23 @@ impl FieldViolations {
         parsed
     }
 
+    /// Checks a URL a user gave with the outbound guard; a refusal is a violation of `field`
+    /// saying why. Returns the URL when it may be called.
+    pub async fn vet_url(
+        &mut self,
+        guard: &crate::outbound::UrlGuard,
+        field: impl Into<String>,
+        url: &str,
+    ) -> Option<url::Url> {
+        match guard.vet(url).await {
+            Ok(url) => Some(url),
+            Err(refusal) => {
+                self.add(field, refusal.to_string());
+                None
+            }
+        }
+    }
+
     /// Returns whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

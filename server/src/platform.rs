@@ -18,6 +18,7 @@ use crate::{
     db::{self, DbPool},
     jobs::{JobQueue, Registry, worker::Worker},
     metrics::Metrics,
+    outbound::{Allow, UrlGuard, url_guard::SystemLookup},
     progress::ProgressHub,
     redis::{self as medley_redis, keys::Keys},
     secrets::{KeyRing, Vault},
@@ -73,6 +74,8 @@ pub struct Platform {
     pub jobs: JobQueue,
     /// Seals and opens the secrets users give Medley.
     pub vault: Vault,
+    /// Checks URLs users give before the server calls them.
+    pub url_guard: UrlGuard,
     /// Cancelled when the process shuts down; background tasks and open streams stop on it.
     pub shutdown: CancellationToken,
 }
@@ -87,6 +90,8 @@ impl Platform {
         // rustls needs one process-wide crypto provider; a second install (tests) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let vault = Vault::new(KeyRing::from_config(&config).context("MEDLEY_SECRET_KEY")?);
+        let allow = Allow::parse(&config.outbound_allow).map_err(|e| anyhow::anyhow!("MEDLEY_OUTBOUND_ALLOW: {e}"))?;
+        let url_guard = UrlGuard::new(allow, Arc::new(SystemLookup));
         let pool = db::build_pool(&config)?;
         let (redis_client, redis) = medley_redis::connect(&config).await?;
         let verifier = KeyVerifier::new(pool.clone(), config.auth_cache_ttl());
@@ -96,6 +101,7 @@ impl Platform {
         Ok(Self {
             jobs: JobQueue::new(pool.clone(), hub.clone()),
             vault,
+            url_guard,
             hub,
             shutdown,
             keys,

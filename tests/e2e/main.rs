@@ -22,3 +22,4 @@ mod shared_rate_limit;
 mod skeleton;
 mod startup;
 mod support;
+mod url_guard;

@@ -22,6 +22,8 @@ pub enum Reply {
     Truncated { body: Vec<u8> },
     /// An error status with a short HTML body.
     Status(u16),
+    /// 302 to this location.
+    Redirect(String),
 }
 
 /// A request the server saw: path and If-None-Match.
@@ -137,6 +139,11 @@ fn render(reply: &Reply, if_none_match: Option<&str>) -> (u16, Vec<u8>) {
             bytes.extend_from_slice(&body[..body.len() / 2]);
             (200, bytes)
         }
+        Reply::Redirect(location) => (
+            302,
+            format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .into_bytes(),
+        ),
         Reply::Status(code) => {
             let body = "<html><body>upstream error</body></html>";
             let text = format!(

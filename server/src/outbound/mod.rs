@@ -9,6 +9,7 @@
 
 pub mod limiter;
 pub mod shared_limiter;
+pub mod url_guard;
 
 use std::{
     sync::{
@@ -25,6 +26,7 @@ use crate::backoff::Backoff;
 
 pub use limiter::{RateLimiter, Window};
 pub use shared_limiter::SharedLimiter;
+pub use url_guard::{Allow, Refusal, UrlGuard};
 
 /// The User-Agent of every outbound request unless an upstream asks for its own.
 pub const USER_AGENT: &str = concat!("Medley/", env!("CARGO_PKG_VERSION"), " (+https://github.com/medley)");
@@ -165,15 +167,27 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// Builds the client of one upstream.
+    /// Builds the client of one upstream the operator configured.
     pub fn new(config: UpstreamConfig) -> reqwest::Result<Self> {
+        Self::build(config, None)
+    }
+
+    /// Builds the client of URLs users give: every address and redirect passes `guard`.
+    pub fn guarded(config: UpstreamConfig, guard: &UrlGuard) -> reqwest::Result<Self> {
+        Self::build(config, Some(guard))
+    }
+
+    fn build(config: UpstreamConfig, guard: Option<&UrlGuard>) -> reqwest::Result<Self> {
         // rustls needs one process-wide crypto provider; installing it again is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .timeout(config.timeout)
-            .build()?;
+            .timeout(config.timeout);
+        if let Some(guard) = guard {
+            builder = guard.apply(builder);
+        }
+        let client = builder.build()?;
         Ok(Self {
             limiter: RateLimiter::new(config.windows.iter().copied()).map(|l| Limiter::Local(Arc::new(l))),
             in_flight: Arc::new(Semaphore::new(config.concurrency.max(1))),
