@@ -29,7 +29,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::{Args, ValueEnum};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 
 /// Default gRPC listen address.
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
@@ -143,6 +143,36 @@ pub struct Config {
     #[arg(long, env = "MEDLEY_OUTBOUND_ALLOW", default_value = "")]
     pub outbound_allow: String,
 
+    /// Directory of Medley's local files (objects of the local store, media).
+    #[arg(long, env = "MEDLEY_DATA_DIR", default_value = "./data")]
+    pub data_dir: String,
+
+    /// Object storage: empty for a local directory ($MEDLEY_DATA_DIR/objects), or
+    /// `s3://bucket/prefix` for S3-compatible storage (with the MEDLEY_S3_* settings).
+    #[arg(long, env = "MEDLEY_STORAGE_URL", default_value = "")]
+    pub storage_url: String,
+
+    /// Endpoint of the S3-compatible server (e.g. `http://127.0.0.1:5055`); empty for AWS.
+    #[arg(long, env = "MEDLEY_S3_ENDPOINT", default_value = "")]
+    pub s3_endpoint: String,
+
+    /// Region of the bucket.
+    #[arg(long, env = "MEDLEY_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    /// Address buckets by path (`endpoint/bucket/key`) instead of by host name (most
+    /// self-hosted servers need this).
+    #[arg(long, env = "MEDLEY_S3_PATH_STYLE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub s3_path_style: bool,
+
+    /// Access key id; empty to use the environment's AWS credentials.
+    #[arg(long, env = "MEDLEY_S3_ACCESS_KEY_ID", default_value = "")]
+    pub s3_access_key_id: String,
+
+    /// Secret access key (secret).
+    #[arg(long, env = "MEDLEY_S3_SECRET_ACCESS_KEY", default_value = "", hide_env_values = true, hide_default_value = true, value_parser = parse_secret)]
+    pub s3_secret_access_key: SecretString,
+
     /// Keys sealing the secrets users give Medley (provider passwords, tokens), each the base64
     /// of 32 random bytes (`medley secrets new-key`), comma-separated: the first seals, every
     /// one opens. To rotate, put a new key first and the old one after it, then run `medley
@@ -239,6 +269,16 @@ impl ConfigEntries for Config {
             ("MEDLEY_LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
             ("MEDLEY_LOG", self.log.clone()),
             ("MEDLEY_OUTBOUND_ALLOW", self.outbound_allow.clone()),
+            ("MEDLEY_DATA_DIR", self.data_dir.clone()),
+            ("MEDLEY_STORAGE_URL", self.storage_url.clone()),
+            ("MEDLEY_S3_ENDPOINT", redact_url(&self.s3_endpoint)),
+            ("MEDLEY_S3_REGION", self.s3_region.clone()),
+            ("MEDLEY_S3_PATH_STYLE", self.s3_path_style.to_string()),
+            ("MEDLEY_S3_ACCESS_KEY_ID", self.s3_access_key_id.clone()),
+            (
+                "MEDLEY_S3_SECRET_ACCESS_KEY",
+                if self.s3_secret_access_key.expose_secret().is_empty() { "(not set)" } else { "***" }.to_owned(),
+            ),
             ("MEDLEY_ANONYMOUS_RPS", self.anonymous_rps.to_string()),
             ("MEDLEY_ANONYMOUS_RPM", self.anonymous_rpm.to_string()),
             ("MEDLEY_SECRET_KEY", crate::secrets::KeyRing::describe(self)),

@@ -34,6 +34,7 @@ pub mod runs;
 pub mod secrets;
 pub mod service;
 pub mod services;
+pub mod storage;
 pub mod telemetry;
 pub mod text;
 

@@ -21,5 +21,6 @@ mod server_info;
 mod shared_rate_limit;
 mod skeleton;
 mod startup;
+mod storage;
 mod support;
 mod url_guard;

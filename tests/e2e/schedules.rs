@@ -111,9 +111,17 @@ async fn the_daily_cleanup_deletes_only_finished_jobs_past_their_retention() {
 
     let server = TestServer::builder().configure(|c| c.platform.job_retention_days = 7).start().await;
     let mut admin = server.client().await.admin();
-    // Every worker registers the cleanup schedule with the configured retention.
-    let listed = admin.list_schedules(ListSchedulesRequest {}).await.expect("list").into_inner().schedules;
-    let daily = listed.iter().find(|s| s.name == cleanup::SCHEDULE).expect("cleanup schedule registered");
+    // Every worker registers the cleanup schedule with the configured retention, as it starts
+    // (in the background: wait for it rather than race it).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let daily = loop {
+        let listed = admin.list_schedules(ListSchedulesRequest {}).await.expect("list").into_inner().schedules;
+        if let Some(daily) = listed.into_iter().find(|s| s.name == cleanup::SCHEDULE) {
+            break daily;
+        }
+        assert!(std::time::Instant::now() < deadline, "the cleanup schedule was never registered");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     assert_eq!(daily.kind, cleanup::KIND);
     assert!(daily.payload_json.contains("\"retention_days\":7"), "{}", daily.payload_json);
 
