@@ -22,6 +22,7 @@ pub mod service;
 pub mod store;
 pub mod upsert;
 pub mod validate;
+pub mod xtream;
 
 pub use error::CatalogError;
 pub use grpc::CatalogApi;
