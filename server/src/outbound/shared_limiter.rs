@@ -41,13 +41,15 @@ redis.call('PEXPIRE', KEYS[1], longest)
 return 0
 ";
 
+/// The script, hashed once: limiters are made per call for anonymous clients.
+static ACQUIRE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| Script::new(ACQUIRE_SCRIPT));
+
 /// A rate limit shared through Redis under `key`.
 #[derive(Clone)]
 pub struct SharedLimiter {
     redis: ConnectionManager,
     key: String,
     windows: Vec<Window>,
-    script: Script,
     fallback: std::sync::Arc<RateLimiter>,
 }
 
@@ -63,7 +65,7 @@ impl SharedLimiter {
     pub fn new(redis: ConnectionManager, key: String, windows: impl IntoIterator<Item = Window>) -> Option<Self> {
         let windows: Vec<Window> = windows.into_iter().filter(|w| w.limit > 0).collect();
         let fallback = std::sync::Arc::new(RateLimiter::new(windows.iter().copied())?);
-        Some(Self { redis, key, windows, script: Script::new(ACQUIRE_SCRIPT), fallback })
+        Some(Self { redis, key, windows, fallback })
     }
 
     /// Waits until a request may be sent without exceeding any window, and records it.
@@ -90,7 +92,7 @@ impl SharedLimiter {
     /// Records a request at `now_ms` (milliseconds of the shared clock) if it fits every
     /// window, answering `None`; else answers how long to wait, recording nothing.
     pub async fn try_acquire_at(&self, now_ms: i64) -> redis::RedisResult<Option<Duration>> {
-        let mut invocation = self.script.key(&self.key);
+        let mut invocation = ACQUIRE.key(&self.key);
         invocation.arg(now_ms).arg(unique_member(now_ms)).arg(MARGIN.as_millis() as i64);
         for window in &self.windows {
             invocation.arg(window.limit).arg(window.window.as_millis() as i64);

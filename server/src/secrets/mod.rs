@@ -80,9 +80,17 @@ impl KeyRing {
         Ok((!keys.is_empty()).then_some(Self { keys }))
     }
 
-    /// What `config check` shows: never the key, only how many and the sealing key's id.
+    /// What `config check` and `Debug` show: never the key, only how many and the sealing
+    /// key's id. Reads no file (a key file is described as such; `problems` checks it).
     pub fn describe(config: &Config) -> String {
-        match Self::from_config(config) {
+        if config.secret_key.expose_secret().trim().is_empty() {
+            return if config.secret_key_file.is_empty() {
+                "(not set: secrets cannot be stored)".to_owned()
+            } else {
+                "*** (from MEDLEY_SECRET_KEY_FILE)".to_owned()
+            };
+        }
+        match Self::parse(config.secret_key.expose_secret()) {
             Ok(Some(ring)) => format!("*** ({} keys; sealing with {})", ring.keys.len(), ring.current().id),
             Ok(None) => "(not set: secrets cannot be stored)".to_owned(),
             Err(_) => "*** (unreadable: see the problems below)".to_owned(),

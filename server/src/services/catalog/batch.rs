@@ -84,7 +84,7 @@ async fn apply_stream(
             // A chunk that committed is answered at once, while the client is still sending.
             results = finished(&mut writing) => {
                 writing = None;
-                send(answers, results.map_err(|_| Status::internal("import task failed"))?).await?;
+                send(answers, joined(results)?).await?;
                 continue;
             }
             message = items.next() => message,
@@ -101,7 +101,7 @@ async fn apply_stream(
             keys.clear();
             // Chunks commit in order: the previous one finishes before the next starts.
             if let Some(previous) = writing.take() {
-                send(answers, previous.await.map_err(|_| Status::internal("import task failed"))?).await?;
+                send(answers, joined(previous.await)?).await?;
             }
             writing = Some(start(db.clone(), full));
             if let Ok(item) = &item {
@@ -115,12 +115,17 @@ async fn apply_stream(
         index += 1;
     }
     if let Some(previous) = writing.take() {
-        send(answers, previous.await.map_err(|_| Status::internal("import task failed"))?).await?;
+        send(answers, joined(previous.await)?).await?;
     }
     if chunk.len() > 0 {
-        send(answers, start(db, chunk).await.map_err(|_| Status::internal("import task failed"))?).await?;
+        send(answers, joined(start(db, chunk).await)?).await?;
     }
     Ok(())
+}
+
+/// The results of a chunk task; a task that panicked is an internal error of the call.
+fn joined(task: Result<Vec<ItemResult>, tokio::task::JoinError>) -> Result<Vec<ItemResult>, Status> {
+    task.map_err(|_| Status::internal("import task failed"))
 }
 
 /// Resolves when the chunk being written has committed; never while none is.
