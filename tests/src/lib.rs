@@ -10,6 +10,7 @@
 pub mod db;
 pub mod fake_catalog;
 pub mod fake_source;
+pub mod fake_xtream;
 pub mod grpc_load;
 pub mod handlers;
 pub mod http;

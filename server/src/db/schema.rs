@@ -228,6 +228,104 @@ diesel::table! {
 }
 
 diesel::table! {
+    playlist_categories (playlist_id, kind, category_id) {
+        category_id -> Text,
+        kind -> Int2,
+        name -> Text,
+        parent_id -> Nullable<Text>,
+        playlist_id -> Int8,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    playlist_episodes (playlist_id, episode_id) {
+        container_extension -> Nullable<Text>,
+        duration_secs -> Nullable<Int8>,
+        episode_id -> Text,
+        episode_num -> Nullable<Int4>,
+        playlist_id -> Int8,
+        season -> Int4,
+        series_id -> Text,
+        title -> Text,
+    }
+}
+
+diesel::table! {
+    playlist_favorites (owner_key_id, playlist_id, kind, item_id) {
+        created_at -> Timestamptz,
+        display_name -> Text,
+        item_id -> Text,
+        kind -> Int2,
+        owner_key_id -> Uuid,
+        playlist_id -> Int8,
+    }
+}
+
+diesel::table! {
+    playlist_items (playlist_id, kind, item_id) {
+        actor_keys -> Array<Nullable<Text>>,
+        actors -> Array<Nullable<Text>>,
+        added -> Int8,
+        category_ids -> Array<Nullable<Text>>,
+        container_extension -> Nullable<Text>,
+        content_hash -> Bytea,
+        director -> Nullable<Text>,
+        epg_channel_id -> Nullable<Text>,
+        genre_keys -> Array<Nullable<Text>>,
+        genres -> Array<Nullable<Text>>,
+        icon -> Nullable<Text>,
+        item_id -> Text,
+        kind -> Int2,
+        name -> Text,
+        original_title -> Nullable<Text>,
+        playlist_id -> Int8,
+        plot -> Nullable<Text>,
+        rating -> Float4,
+        search_text -> Text,
+        sort_name -> Text,
+        tv_archive -> Bool,
+        year -> Int4,
+    }
+}
+
+diesel::table! {
+    playlist_sync_runs (job_id) {
+        job_id -> Int8,
+        playlist_id -> Int8,
+        sections -> Jsonb,
+        started_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    playlists (id) {
+        account_status -> Text,
+        active_connections -> Int4,
+        checked_at -> Timestamptz,
+        created_at -> Timestamptz,
+        credentials_secret -> Uuid,
+        display_name -> Text,
+        expires_at -> Nullable<Timestamptz>,
+        id -> Int8,
+        last_sync_at -> Nullable<Timestamptz>,
+        last_sync_run -> Nullable<Int8>,
+        max_connections -> Int4,
+        next_sync_at -> Timestamptz,
+        output_formats -> Array<Nullable<Text>>,
+        owner_key_id -> Uuid,
+        panel_family -> Int2,
+        request_id -> Nullable<Uuid>,
+        server_time_zone -> Text,
+        server_url -> Text,
+        sync_enabled -> Bool,
+        trial -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     secrets (id) {
         created_at -> Timestamptz,
         id -> Uuid,
@@ -241,6 +339,12 @@ diesel::table! {
 diesel::joinable!(catalog_episodes -> catalog_anime (anime_id));
 diesel::joinable!(catalog_import_runs -> jobs (job_id));
 diesel::joinable!(catalog_videos -> catalog_episodes (episode_id));
+diesel::joinable!(playlist_categories -> playlists (playlist_id));
+diesel::joinable!(playlist_episodes -> playlists (playlist_id));
+diesel::joinable!(playlist_favorites -> playlists (playlist_id));
+diesel::joinable!(playlist_items -> playlists (playlist_id));
+diesel::joinable!(playlist_sync_runs -> jobs (job_id));
+diesel::joinable!(playlist_sync_runs -> playlists (playlist_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -259,5 +363,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     mapping_sources,
     mapping_state,
     mapping_titles,
+    playlist_categories,
+    playlist_episodes,
+    playlist_favorites,
+    playlist_items,
+    playlist_sync_runs,
+    playlists,
     secrets,
 );

@@ -47,6 +47,10 @@ pub struct UpstreamConfig {
     pub concurrency: usize,
     /// Timeout of one attempt, connection to last byte.
     pub timeout: Duration,
+    /// Longest wait for the next bytes of an answer; `None` for no limit but `timeout`. Large
+    /// answers (an IPTV panel's lists reach tens of MB) get a long `timeout` and a short stall
+    /// limit instead of a short whole-answer timeout.
+    pub stall_timeout: Option<Duration>,
     /// Attempts per request, the first included.
     pub max_attempts: u32,
     /// Backoff before the first retry; doubled each retry, jittered ([`crate::backoff`]).
@@ -67,6 +71,7 @@ impl UpstreamConfig {
             windows: Vec::new(),
             concurrency: 4,
             timeout: Duration::from_secs(30),
+            stall_timeout: None,
             max_attempts: 5,
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
@@ -184,6 +189,9 @@ impl Upstream {
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .timeout(config.timeout);
+        if let Some(stall) = config.stall_timeout {
+            builder = builder.read_timeout(stall);
+        }
         if let Some(guard) = guard {
             builder = guard.apply(builder);
         }

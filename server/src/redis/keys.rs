@@ -17,6 +17,9 @@ pub enum Namespace {
     /// Send times of recent requests to a rate-limited upstream account
     /// (`ratelimit:{upstream}`), shared by every worker.
     RateLimit,
+    /// Panel details of playlist items, cached with a TTL
+    /// (`playlist:{playlist}:{vod|series}:{id}` → encoded details).
+    Playlist,
 }
 
 impl Namespace {
@@ -26,6 +29,7 @@ impl Namespace {
             Self::Events => "events",
             Self::Mapping => "mapping",
             Self::RateLimit => "ratelimit",
+            Self::Playlist => "playlist",
         }
     }
 }
@@ -40,11 +44,13 @@ pub enum Topic {
     Imports,
     /// "The mapping data changed" announcements (empty payload): caches clear.
     Mapping,
+    /// Section updates of playlist sync runs: an encoded `runs::RunProgress`.
+    PlaylistSyncs,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 3] = [Topic::Jobs, Topic::Imports, Topic::Mapping];
+    pub const ALL: [Topic; 4] = [Topic::Jobs, Topic::Imports, Topic::Mapping, Topic::PlaylistSyncs];
 
     /// The topic's name in its channel.
     pub fn as_str(self) -> &'static str {
@@ -52,6 +58,7 @@ impl Topic {
             Self::Jobs => "jobs",
             Self::Imports => "imports",
             Self::Mapping => "mapping",
+            Self::PlaylistSyncs => "playlist-syncs",
         }
     }
 
@@ -86,6 +93,11 @@ impl Keys {
     /// Returns the liveness key of a server instance.
     pub fn instance(&self, instance_id: &str) -> String {
         self.key(Namespace::Instance, &[instance_id])
+    }
+
+    /// Returns the cache key of a playlist item's panel details (`kind` is `vod` or `series`).
+    pub fn playlist_details(&self, playlist: i64, kind: &str, item: &str) -> String {
+        self.key(Namespace::Playlist, &[&playlist.to_string(), kind, item])
     }
 
     /// Returns the pub/sub channel of an event topic.

@@ -1,10 +1,15 @@
-//! CatalogService end to end: imports, bulk imports, reads, admin edits, bad input, and the
-//! Kodik + Shikimori importer against fake upstreams.
+//! CatalogService end to end: imports, bulk imports, reads, admin edits, bad input, the
+//! Kodik + Shikimori importer against fake upstreams, and IPTV playlists against a fake
+//! Xtream panel of each family.
 
 mod bad_input;
 mod batch;
 mod importer;
 mod imports;
+mod playlist_browse;
+mod playlist_support;
+mod playlist_sync;
+mod playlists;
 mod reads;
 
 use medley_sdk::pb;

@@ -14,6 +14,8 @@
 //! | `MEDLEY_IMPORT_MAX_ATTEMPTS` | `5` | attempts per upstream request (429, 5xx, timeouts are retried) |
 //! | `MEDLEY_IMPORT_BACKOFF_MS` | `500` | first retry delay, doubled per retry (full jitter, 30 s at most) |
 //! | `MEDLEY_IMPORT_CRON` | `15 */6 * * *` | schedule of the incremental import (UTC; empty = none; only with a token) |
+//! | `MEDLEY_PLAYLIST_SYNC_HOURS` | `6` | hours between scheduled syncs of each playlist (each jittered by up to a tenth) |
+//! | `MEDLEY_PLAYLIST_DETAILS_TTL_SECS` | `3600` | how long GetVod / GetSeries answers of a panel are cached |
 //! | `MEDLEY_CATALOG_TITLE_LANGUAGE` | `russian` | display title of imported anime: `russian` (Shikimori's Russian title, else the romaji one) or `romaji` |
 
 use std::time::Duration;
@@ -32,7 +34,7 @@ pub enum TitleLanguage {
     Romaji,
 }
 
-/// The importer's settings.
+/// The catalog's settings: the anime importer's and the playlists'.
 #[derive(Clone, Debug, Args)]
 pub struct CatalogConfig {
     /// Kodik API base URL.
@@ -90,6 +92,14 @@ pub struct CatalogConfig {
     /// Display title of imported anime.
     #[arg(long, env = "MEDLEY_CATALOG_TITLE_LANGUAGE", value_enum, default_value_t = TitleLanguage::Russian)]
     pub catalog_title_language: TitleLanguage,
+
+    /// Hours between scheduled syncs of each playlist (jittered by up to a tenth).
+    #[arg(long, env = "MEDLEY_PLAYLIST_SYNC_HOURS", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=168))]
+    pub playlist_sync_hours: u32,
+
+    /// Seconds a panel's film and series details are cached.
+    #[arg(long, env = "MEDLEY_PLAYLIST_DETAILS_TTL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub playlist_details_ttl_secs: u64,
 }
 
 impl CatalogConfig {
@@ -121,6 +131,8 @@ impl ConfigEntries for CatalogConfig {
             ("MEDLEY_IMPORT_MAX_ATTEMPTS", self.import_max_attempts.to_string()),
             ("MEDLEY_IMPORT_BACKOFF_MS", self.import_backoff_ms.to_string()),
             ("MEDLEY_IMPORT_CRON", self.import_cron.clone()),
+            ("MEDLEY_PLAYLIST_SYNC_HOURS", self.playlist_sync_hours.to_string()),
+            ("MEDLEY_PLAYLIST_DETAILS_TTL_SECS", self.playlist_details_ttl_secs.to_string()),
             ("MEDLEY_CATALOG_TITLE_LANGUAGE", format!("{:?}", self.catalog_title_language).to_lowercase()),
         ]
     }

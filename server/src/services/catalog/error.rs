@@ -1,8 +1,13 @@
 //! Errors of CatalogService and how each reaches the client.
 
+use std::collections::HashMap;
+
+use super::xtream::XtreamError;
 use crate::{
     error::{ApiError, ErrorCode, InfraError},
+    outbound::UpstreamError,
     runs::RunOpError,
+    secrets::SecretError,
 };
 
 /// Everything CatalogService can fail with.
@@ -27,6 +32,21 @@ pub enum CatalogError {
     /// A player names an episode id that several anime of the source share.
     #[error("{matches} anime of {source_name} have an episode {source_episode_id}: give anime_source_id")]
     AmbiguousEpisode { source_name: String, source_episode_id: String, matches: usize },
+    /// No playlist has this name, or it is another key's.
+    #[error("playlist {0} not found")]
+    PlaylistNotFound(String),
+    /// No item of the playlist has this name.
+    #[error("{0} not found")]
+    ItemNotFound(String),
+    /// The playlist's panel refused the account or did not answer usefully.
+    #[error("{0}")]
+    Panel(#[from] XtreamError),
+    /// The operation cannot be done in the resource's present state.
+    #[error("{0}")]
+    Precondition(String),
+    /// The playlist's credentials could not be sealed or opened.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
     /// A run operation failed (unknown run, finished run).
     #[error(transparent)]
     Run(#[from] RunOpError),
@@ -57,11 +77,39 @@ impl From<CatalogError> for ApiError {
                 ApiError::new(ErrorCode::FailedPrecondition, message)
                     .with_resource("episode", &format!("{source_name}/{source_episode_id}"))
             }
+            CatalogError::PlaylistNotFound(ref name) => ApiError::not_found("playlist", name),
+            CatalogError::ItemNotFound(ref name) => ApiError::not_found("playlist_item", name),
+            CatalogError::Panel(panel) => panel_error(panel, message),
+            CatalogError::Precondition(_) => ApiError::new(ErrorCode::FailedPrecondition, message),
+            CatalogError::Secret(secret) => secret.into(),
             CatalogError::Run(run) => run.into(),
             CatalogError::NotConfigured(_) => ApiError::new(ErrorCode::FailedPrecondition, message),
             CatalogError::Bug(_) => ApiError::internal(&error),
             CatalogError::Infra(infra) => infra.into(),
         }
+    }
+}
+
+/// A panel's answer: refused accounts are the client's to fix (FAILED_PRECONDITION with a
+/// reason), an unreachable or failing panel is UNAVAILABLE, an answer that is not Xtream JSON
+/// FAILED_PRECONDITION (the URL is probably not a panel).
+fn panel_error(error: XtreamError, message: String) -> ApiError {
+    let reason = |reason: &str, metadata: HashMap<String, String>| {
+        ApiError::new(ErrorCode::FailedPrecondition, message.clone()).with_reason(reason, metadata)
+    };
+    match error {
+        XtreamError::AuthFailed => reason("PLAYLIST_AUTH_FAILED", HashMap::new()),
+        XtreamError::Unusable { status } => {
+            reason("PLAYLIST_ACCOUNT_UNUSABLE", [("status".to_owned(), status)].into_iter().collect())
+        }
+        XtreamError::NotXtream(_) => reason("PANEL_ANSWER_INVALID", HashMap::new()),
+        XtreamError::Upstream(UpstreamError::Status { status, .. }) if status < 500 && status != 429 => {
+            reason("PANEL_REFUSED", [("http_status".to_owned(), status.to_string())].into_iter().collect())
+        }
+        XtreamError::Upstream(UpstreamError::TooLarge { .. }) => reason("PANEL_ANSWER_TOO_LARGE", HashMap::new()),
+        XtreamError::Upstream(_) => ApiError::new(ErrorCode::Unavailable, message)
+            .with_reason("PANEL_UNAVAILABLE", HashMap::new())
+            .with_retry_after(std::time::Duration::from_secs(5)),
     }
 }
 

@@ -5,8 +5,14 @@ use std::sync::Arc;
 use medley_sdk::pb::{self, catalog_service_server::CatalogService};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{batch, importer::job, service};
-use crate::{platform::Platform, request_guard::Schema};
+use super::{
+    batch,
+    importer::job,
+    playlists::{Playlists, Principal, browse, details, service as playlist, sync},
+    service,
+    store::playlist_browse::Facet,
+};
+use crate::{auth::Caller, platform::Platform, request_guard::Schema};
 
 /// The CatalogService implementation.
 #[derive(Clone)]
@@ -16,15 +22,23 @@ pub struct CatalogApi {
     importer_ready: bool,
     /// The API's messages, to check `ImportBatch` items one by one.
     schema: Arc<Schema>,
+    /// The playlist operations.
+    playlists: Playlists,
 }
 
 impl CatalogApi {
     /// Serves CatalogService on the platform; `importer_ready` says whether `StartImport` may
     /// start runs.
-    pub fn new(state: Platform, importer_ready: bool) -> anyhow::Result<Self> {
+    pub fn new(state: Platform, importer_ready: bool, playlists: Playlists) -> anyhow::Result<Self> {
         let schema = Arc::new(Schema::decode(medley_sdk::FILE_DESCRIPTOR_SET)?);
-        Ok(Self { state, importer_ready, schema })
+        Ok(Self { state, importer_ready, schema, playlists })
     }
+}
+
+/// The caller of a playlist RPC and its message.
+fn caller<T>(request: Request<T>) -> Result<(Principal, T), Status> {
+    let principal = Principal::of(request.extensions().get::<Caller>())?;
+    Ok((principal, request.into_inner()))
 }
 
 type WatchStream = job::WatchStream;
@@ -123,5 +137,203 @@ impl CatalogService for CatalogApi {
         request: Request<pb::CancelImportRequest>,
     ) -> Result<Response<pb::CancelImportResponse>, Status> {
         Ok(Response::new(job::cancel(&self.state, request.into_inner()).await?))
+    }
+
+    async fn create_playlist(
+        &self,
+        request: Request<pb::CreatePlaylistRequest>,
+    ) -> Result<Response<pb::CreatePlaylistResponse>, Status> {
+        let (who, request) = caller(request)?;
+        let playlist = playlist::create(&self.playlists, &who, request).await?;
+        Ok(Response::new(pb::CreatePlaylistResponse { playlist: Some(playlist) }))
+    }
+
+    async fn get_playlist(
+        &self,
+        request: Request<pb::GetPlaylistRequest>,
+    ) -> Result<Response<pb::GetPlaylistResponse>, Status> {
+        let (who, request) = caller(request)?;
+        let playlist = playlist::get(&self.playlists, &who, &request.name).await?;
+        Ok(Response::new(pb::GetPlaylistResponse { playlist: Some(playlist) }))
+    }
+
+    async fn list_playlists(
+        &self,
+        request: Request<pb::ListPlaylistsRequest>,
+    ) -> Result<Response<pb::ListPlaylistsResponse>, Status> {
+        let (who, request) = caller(request)?;
+        Ok(Response::new(playlist::list(&self.playlists, &who, request).await?))
+    }
+
+    async fn update_playlist(
+        &self,
+        request: Request<pb::UpdatePlaylistRequest>,
+    ) -> Result<Response<pb::UpdatePlaylistResponse>, Status> {
+        let (who, request) = caller(request)?;
+        let playlist = playlist::update(&self.playlists, &who, request).await?;
+        Ok(Response::new(pb::UpdatePlaylistResponse { playlist: Some(playlist) }))
+    }
+
+    async fn delete_playlist(
+        &self,
+        request: Request<pb::DeletePlaylistRequest>,
+    ) -> Result<Response<pb::DeletePlaylistResponse>, Status> {
+        let (who, request) = caller(request)?;
+        playlist::delete(&self.playlists, &who, &request.name).await?;
+        Ok(Response::new(pb::DeletePlaylistResponse {}))
+    }
+
+    async fn sync_playlist(
+        &self,
+        request: Request<pb::SyncPlaylistRequest>,
+    ) -> Result<Response<pb::SyncPlaylistResponse>, Status> {
+        let (who, request) = caller(request)?;
+        Ok(Response::new(sync::sync_now(&self.playlists, &who, request).await?))
+    }
+
+    type WatchPlaylistSyncStream = sync::WatchStream;
+
+    async fn watch_playlist_sync(
+        &self,
+        request: Request<pb::WatchPlaylistSyncRequest>,
+    ) -> Result<Response<Self::WatchPlaylistSyncStream>, Status> {
+        let (who, request) = caller(request)?;
+        Ok(Response::new(sync::watch(&self.playlists, &who, request).await?))
+    }
+
+    async fn list_categories(
+        &self,
+        request: Request<pb::ListCategoriesRequest>,
+    ) -> Result<Response<pb::ListCategoriesResponse>, Status> {
+        let (who, request) = caller(request)?;
+        Ok(Response::new(browse::categories(&self.playlists, &who, request).await?))
+    }
+
+    async fn list_live_streams(
+        &self,
+        request: Request<pb::ListLiveStreamsRequest>,
+    ) -> Result<Response<pb::ListLiveStreamsResponse>, Status> {
+        let (who, r) = caller(request)?;
+        let request = browse::ItemsRequest {
+            parent: r.parent,
+            filter: r.filter,
+            order_by: r.order_by,
+            page_size: r.page_size,
+            page_token: r.page_token,
+        };
+        let (live_streams, next_page_token) =
+            browse::list_items(&self.playlists, &who, pb::PlaylistItemKind::Live, request).await?;
+        Ok(Response::new(pb::ListLiveStreamsResponse { live_streams, next_page_token }))
+    }
+
+    async fn list_vod(&self, request: Request<pb::ListVodRequest>) -> Result<Response<pb::ListVodResponse>, Status> {
+        let (who, r) = caller(request)?;
+        let request = browse::ItemsRequest {
+            parent: r.parent,
+            filter: r.filter,
+            order_by: r.order_by,
+            page_size: r.page_size,
+            page_token: r.page_token,
+        };
+        let (vod, next_page_token) = browse::list_items(&self.playlists, &who, pb::PlaylistItemKind::Vod, request).await?;
+        Ok(Response::new(pb::ListVodResponse { vod, next_page_token }))
+    }
+
+    async fn list_series(
+        &self,
+        request: Request<pb::ListSeriesRequest>,
+    ) -> Result<Response<pb::ListSeriesResponse>, Status> {
+        let (who, r) = caller(request)?;
+        let request = browse::ItemsRequest {
+            parent: r.parent,
+            filter: r.filter,
+            order_by: r.order_by,
+            page_size: r.page_size,
+            page_token: r.page_token,
+        };
+        let (series, next_page_token) =
+            browse::list_items(&self.playlists, &who, pb::PlaylistItemKind::Series, request).await?;
+        Ok(Response::new(pb::ListSeriesResponse { series, next_page_token }))
+    }
+
+    async fn get_vod(&self, request: Request<pb::GetVodRequest>) -> Result<Response<pb::GetVodResponse>, Status> {
+        let (who, request) = caller(request)?;
+        let vod = details::vod(&self.playlists, &who, &request.name).await?;
+        Ok(Response::new(pb::GetVodResponse { vod: Some(vod) }))
+    }
+
+    async fn get_series(
+        &self,
+        request: Request<pb::GetSeriesRequest>,
+    ) -> Result<Response<pb::GetSeriesResponse>, Status> {
+        let (who, request) = caller(request)?;
+        let series = details::series(&self.playlists, &who, &request.name).await?;
+        Ok(Response::new(pb::GetSeriesResponse { series: Some(series) }))
+    }
+
+    async fn list_genres(
+        &self,
+        request: Request<pb::ListGenresRequest>,
+    ) -> Result<Response<pb::ListGenresResponse>, Status> {
+        let (who, r) = caller(request)?;
+        let request = browse::FacetRequest {
+            parent: r.parent,
+            kind: r.kind,
+            query: r.query,
+            page_size: r.page_size,
+            page_token: r.page_token,
+        };
+        let (genres, next_page_token) = browse::facets(&self.playlists, &who, Facet::Genres, request).await?;
+        Ok(Response::new(pb::ListGenresResponse { genres, next_page_token }))
+    }
+
+    async fn list_actors(
+        &self,
+        request: Request<pb::ListActorsRequest>,
+    ) -> Result<Response<pb::ListActorsResponse>, Status> {
+        let (who, r) = caller(request)?;
+        let request = browse::FacetRequest {
+            parent: r.parent,
+            kind: r.kind,
+            query: r.query,
+            page_size: r.page_size,
+            page_token: r.page_token,
+        };
+        let (actors, next_page_token) = browse::facets(&self.playlists, &who, Facet::Actors, request).await?;
+        Ok(Response::new(pb::ListActorsResponse { actors, next_page_token }))
+    }
+
+    async fn set_favorite(
+        &self,
+        request: Request<pb::SetFavoriteRequest>,
+    ) -> Result<Response<pb::SetFavoriteResponse>, Status> {
+        let (who, request) = caller(request)?;
+        let favorite = browse::set_favorite(&self.playlists, &who, request).await?;
+        Ok(Response::new(pb::SetFavoriteResponse { favorite: Some(favorite) }))
+    }
+
+    async fn delete_favorite(
+        &self,
+        request: Request<pb::DeleteFavoriteRequest>,
+    ) -> Result<Response<pb::DeleteFavoriteResponse>, Status> {
+        let (who, request) = caller(request)?;
+        browse::delete_favorite(&self.playlists, &who, request).await?;
+        Ok(Response::new(pb::DeleteFavoriteResponse {}))
+    }
+
+    async fn list_favorites(
+        &self,
+        request: Request<pb::ListFavoritesRequest>,
+    ) -> Result<Response<pb::ListFavoritesResponse>, Status> {
+        let (who, request) = caller(request)?;
+        Ok(Response::new(browse::list_favorites(&self.playlists, &who, request).await?))
+    }
+
+    async fn get_stream_url(
+        &self,
+        request: Request<pb::GetStreamUrlRequest>,
+    ) -> Result<Response<pb::GetStreamUrlResponse>, Status> {
+        let (who, request) = caller(request)?;
+        Ok(Response::new(details::stream_url(&self.playlists, &who, request).await?))
     }
 }

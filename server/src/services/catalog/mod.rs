@@ -9,6 +9,8 @@
 //!   by the importer.
 //! - [`service`] — reads and admin edits; [`store`] — SQL; [`error`] — [`CatalogError`].
 //! - [`importer`] — Kodik and Shikimori clients, runs as resumable jobs.
+//! - [`playlists`] — Xtream Codes IPTV playlists: accounts, syncs, browsing, favorites;
+//!   [`xtream`] — the panel client.
 
 pub mod batch;
 pub mod cli;
@@ -18,6 +20,7 @@ pub mod error;
 pub mod grpc;
 pub mod importer;
 pub mod model;
+pub mod playlists;
 pub mod service;
 pub mod store;
 pub mod upsert;
@@ -28,7 +31,15 @@ pub use error::CatalogError;
 pub use grpc::CatalogApi;
 use medley_sdk::pb::catalog_service_server::CatalogServiceServer;
 
-use self::{cli::CatalogCli, config::CatalogConfig, importer::job::ImportHandler};
+use self::{
+    cli::CatalogCli,
+    config::CatalogConfig,
+    importer::job::ImportHandler,
+    playlists::{
+        Playlists,
+        sync::{SyncHandler, schedule::ScheduleHandler},
+    },
+};
 use crate::{
     auth::{
         Scope,
@@ -41,9 +52,29 @@ use crate::{
     service::{Contribution, GrpcService, Service},
 };
 
-/// Imports need `import`, reads `read`; edits and the importer `admin`.
+/// Imports and playlist management need `import`, reads and browsing `read`; edits and the
+/// importer `admin`. Playlists are further limited to their owner (or an admin) by the service.
 const ACCESS: ServiceAccess = ServiceAccess::new(
     &[
+        ("CreatePlaylist", Access::Scope(Scope::Import)),
+        ("UpdatePlaylist", Access::Scope(Scope::Import)),
+        ("DeletePlaylist", Access::Scope(Scope::Import)),
+        ("SyncPlaylist", Access::Scope(Scope::Import)),
+        ("GetPlaylist", Access::Scope(Scope::Read)),
+        ("ListPlaylists", Access::Scope(Scope::Read)),
+        ("WatchPlaylistSync", Access::Scope(Scope::Read)),
+        ("ListCategories", Access::Scope(Scope::Read)),
+        ("ListLiveStreams", Access::Scope(Scope::Read)),
+        ("ListVod", Access::Scope(Scope::Read)),
+        ("ListSeries", Access::Scope(Scope::Read)),
+        ("GetVod", Access::Scope(Scope::Read)),
+        ("GetSeries", Access::Scope(Scope::Read)),
+        ("ListGenres", Access::Scope(Scope::Read)),
+        ("ListActors", Access::Scope(Scope::Read)),
+        ("SetFavorite", Access::Scope(Scope::Read)),
+        ("DeleteFavorite", Access::Scope(Scope::Read)),
+        ("ListFavorites", Access::Scope(Scope::Read)),
+        ("GetStreamUrl", Access::Scope(Scope::Read)),
         ("ImportAnime", Access::Scope(Scope::Import)),
         ("ImportEpisodes", Access::Scope(Scope::Import)),
         ("ImportVideo", Access::Scope(Scope::Import)),
@@ -74,15 +105,15 @@ impl Service for Catalog {
 
     fn build(platform: &Platform, config: &CatalogConfig) -> anyhow::Result<Contribution> {
         let importer_ready = config.has_kodik_token();
-        let api = CatalogApi::new(platform.clone(), importer_ready)?;
+        let playlists = Playlists::new(platform, config)?;
+        let api = CatalogApi::new(platform.clone(), importer_ready, playlists.clone())?;
         // Workers claim only the kinds they run: a process without a Kodik token leaves import
         // runs to one that has it (e.g. `medley catalog import` with its own settings) instead
         // of failing them.
-        let jobs = if importer_ready {
-            Registry::new().register(ImportHandler::new(platform, config)?)
-        } else {
-            Registry::new()
-        };
+        let jobs = Registry::new()
+            .register(SyncHandler::new(playlists.clone()))
+            .register(ScheduleHandler::new(playlists));
+        let jobs = if importer_ready { jobs.register(ImportHandler::new(platform, config)?) } else { jobs };
         Ok(Contribution {
             grpc: vec![
                 GrpcService::new(CatalogServiceServer::new(api).max_decoding_message_size(LIMITS.largest()), ACCESS)

@@ -293,7 +293,7 @@ impl WatchedRun for ImportWatch {
         let concerns = match topic {
             Topic::Jobs => JobEvent::decode(event).is_ok_and(|job| job.id == self.id),
             Topic::Imports => RunProgress::decode(event).is_ok_and(|progress| progress.run_id == self.id),
-            Topic::Mapping => false,
+            _ => false,
         };
         match (concerns, topic) {
             (false, _) => Change::Unrelated,

@@ -6,7 +6,7 @@
 //! strings (they can exceed i32). Anything that is not what a panel sends (HTML, truncated JSON)
 //! is an error with a short reason.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 use serde_json::Value;
@@ -101,6 +101,8 @@ pub struct UserInfo {
     pub max_connections: Option<i64>,
     /// Panel message.
     pub message: Option<String>,
+    /// Stream formats the account may use (`m3u8`, `ts`...).
+    pub allowed_output_formats: Vec<String>,
 }
 
 tolerant!(UserInfo, v => UserInfo {
@@ -111,6 +113,7 @@ tolerant!(UserInfo, v => UserInfo {
     active_cons: v.get("active_cons").and_then(int),
     max_connections: v.get("max_connections").and_then(int),
     message: field(&v, "message"),
+    allowed_output_formats: list(v.get("allowed_output_formats").unwrap_or(&Value::Null)).iter().filter_map(text).collect(),
 });
 
 /// The server part of the auth answer.
@@ -184,12 +187,14 @@ pub fn categories(value: &Value) -> Vec<Category> {
 }
 
 /// A live channel, a film or a series of a list.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Item {
     /// `stream_id` (live, VOD) or `series_id`.
     pub id: String,
     /// Name.
     pub name: String,
+    /// Original title (`o_name`, kinopoisk-style panels).
+    pub original_title: Option<String>,
     /// Category ids (`category_id`, plus XUI's `category_ids`).
     pub category_ids: Vec<String>,
     /// Icon or cover URL.
@@ -200,8 +205,70 @@ pub struct Item {
     pub rating: Option<f64>,
     /// Added (Unix seconds).
     pub added: Option<i64>,
-    /// Year, when the panel says.
+    /// Year: `year`, else the release date's, else a trailing `(2018)` in the name.
     pub year: Option<i64>,
+    /// Genres (`genre` split on `,` `/` `|`).
+    pub genres: Vec<String>,
+    /// Actors (`cast` or `actors`, split on `,`).
+    pub actors: Vec<String>,
+    /// Director.
+    pub director: Option<String>,
+    /// Plot.
+    pub plot: Option<String>,
+    /// EPG channel id of a live channel.
+    pub epg_channel_id: Option<String>,
+    /// Catch-up available (live).
+    pub tv_archive: bool,
+}
+
+fn split(text: Option<String>, separators: &[char]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in text.unwrap_or_default().split(separators) {
+        let part = part.trim();
+        if !part.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(part)) {
+            out.push(part.to_owned());
+        }
+    }
+    out
+}
+
+/// A year in 1900..=2100 at the start of a date, or as `(YYYY)` at the end of a name.
+fn year_of(entry: &Value, name: &str) -> Option<i64> {
+    let plausible = |y: i64| (1900..=2100).contains(&y).then_some(y);
+    if let Some(year) = entry.get("year").and_then(int).and_then(plausible) {
+        return Some(year);
+    }
+    let date = field(entry, "releaseDate").or_else(|| field(entry, "release_date")).or_else(|| field(entry, "releasedate"));
+    if let Some(year) = date.and_then(|d| d.get(..4)?.parse().ok()).and_then(plausible) {
+        return Some(year);
+    }
+    let tail = name.trim_end().strip_suffix(')')?;
+    let (_, year) = tail.rsplit_once('(')?;
+    year.trim().parse().ok().and_then(plausible)
+}
+
+fn item(entry: &Value, id: String) -> Item {
+    let name = field(entry, "name").or_else(|| field(entry, "title")).unwrap_or_default();
+    // XUI's `title` is the name without its year, not an original title.
+    let original_title = field(entry, "o_name").filter(|title| !title.eq_ignore_ascii_case(&name));
+    Item {
+        original_title,
+        icon: field(entry, "stream_icon").or_else(|| field(entry, "cover")),
+        container_extension: field(entry, "container_extension"),
+        // 0 is what panels send for "not rated".
+        rating: entry.get("rating").and_then(float).filter(|r| r.is_finite() && *r > 0.0 && *r <= 10.0),
+        added: entry.get("added").and_then(int).filter(|a| *a > 0),
+        year: year_of(entry, &name),
+        genres: split(field(entry, "genre"), &[',', '/', '|']),
+        actors: split(field(entry, "cast").or_else(|| field(entry, "actors")), &[',']),
+        director: field(entry, "director"),
+        plot: field(entry, "plot").or_else(|| field(entry, "description")),
+        epg_channel_id: field(entry, "epg_channel_id"),
+        tv_archive: entry.get("tv_archive").is_some_and(flag),
+        category_ids: Vec::new(),
+        name,
+        id,
+    }
 }
 
 /// The items of a list answer (`get_live_streams`, `get_vod_streams`, `get_series`): `id_field`
@@ -209,15 +276,18 @@ pub struct Item {
 /// category) are merged, their categories joined.
 pub fn items(value: &Value, id_field: &str) -> Vec<Item> {
     let mut out: Vec<Item> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for entry in list(value) {
         let Some(id) = field(&entry, id_field) else { continue };
-        let mut category_ids: Vec<String> = list(entry.get("category_ids").unwrap_or(&Value::Null)).iter().filter_map(text).collect();
+        let mut category_ids: Vec<String> =
+            list(entry.get("category_ids").unwrap_or(&Value::Null)).iter().filter_map(text).collect();
         if let Some(category) = field(&entry, "category_id")
             && !category_ids.contains(&category)
         {
             category_ids.insert(0, category);
         }
-        if let Some(existing) = out.iter_mut().find(|item| item.id == id) {
+        if let Some(&at) = index.get(&id) {
+            let existing = &mut out[at];
             for category in category_ids {
                 if !existing.category_ids.contains(&category) {
                     existing.category_ids.push(category);
@@ -225,18 +295,84 @@ pub fn items(value: &Value, id_field: &str) -> Vec<Item> {
             }
             continue;
         }
-        out.push(Item {
-            name: field(&entry, "name").or_else(|| field(&entry, "title")).unwrap_or_default(),
-            icon: field(&entry, "stream_icon").or_else(|| field(&entry, "cover")),
-            container_extension: field(&entry, "container_extension"),
-            rating: entry.get("rating").and_then(float),
-            added: entry.get("added").and_then(int),
-            year: entry.get("year").and_then(int),
-            category_ids,
-            id,
-        });
+        index.insert(id.clone(), out.len());
+        let mut item = item(&entry, id);
+        item.category_ids = category_ids;
+        out.push(item);
     }
     out
+}
+
+/// The panel's details of a film (`get_vod_info`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VodInfo {
+    /// The film's fields as `info` and `movie_data` give them (the id is `movie_data`'s).
+    pub item: Item,
+    /// The container the stream URL needs (`movie_data.container_extension`).
+    pub container_extension: Option<String>,
+    /// Duration in seconds (`duration_secs`, else `duration` "HH:MM:SS").
+    pub duration_secs: Option<i64>,
+    /// Backdrop URLs.
+    pub backdrops: Vec<String>,
+    /// TMDB id.
+    pub tmdb_id: Option<String>,
+    /// YouTube trailer id.
+    pub youtube_trailer: Option<String>,
+}
+
+fn hms(text: &str) -> Option<i64> {
+    let mut total = 0;
+    for part in text.trim().split(':') {
+        total = total * 60 + part.trim().parse::<i64>().ok()?;
+    }
+    Some(total)
+}
+
+/// A `get_vod_info` answer; `info` may be `[]` on films without metadata.
+pub fn vod_info(value: &Value) -> VodInfo {
+    let empty = Value::Object(serde_json::Map::new());
+    let info = value.get("info").filter(|i| i.is_object()).unwrap_or(&empty);
+    let movie = value.get("movie_data").filter(|m| m.is_object()).unwrap_or(&empty);
+    let mut merged = movie.clone();
+    if let (Value::Object(into), Value::Object(from)) = (&mut merged, info) {
+        for (key, field) in from {
+            if text(field).is_some() || field.is_array() {
+                into.entry(key.clone()).or_insert_with(|| field.clone());
+            }
+        }
+    }
+    let id = field(movie, "stream_id").unwrap_or_default();
+    let mut item = item(&merged, id);
+    item.category_ids = field(movie, "category_id").into_iter().collect();
+    if item.icon.is_none() {
+        item.icon = field(info, "movie_image").or_else(|| field(info, "cover_big"));
+    }
+    let backdrops = match info.get("backdrop_path") {
+        Some(Value::String(one)) if !one.trim().is_empty() => vec![one.trim().to_owned()],
+        Some(other) => list(other).iter().filter_map(text).collect(),
+        None => Vec::new(),
+    };
+    VodInfo {
+        container_extension: field(movie, "container_extension"),
+        duration_secs: info
+            .get("duration_secs")
+            .and_then(int)
+            .filter(|d| *d > 0)
+            .or_else(|| field(info, "duration").as_deref().and_then(hms).filter(|d| *d > 0)),
+        backdrops,
+        tmdb_id: field(info, "tmdb_id").filter(|t| t != "0"),
+        youtube_trailer: field(info, "youtube_trailer"),
+        item,
+    }
+}
+
+/// The series part (`info`) of a `get_series_info` answer, as an item with `id`.
+pub fn series_info(value: &Value, id: &str) -> Item {
+    let empty = Value::Object(serde_json::Map::new());
+    let info = value.get("info").filter(|i| i.is_object()).unwrap_or(&empty);
+    let mut item = item(info, id.to_owned());
+    item.category_ids = field(info, "category_id").into_iter().collect();
+    item
 }
 
 /// One episode of a series.
@@ -307,14 +443,6 @@ pub fn episodes(series_info: &Value) -> Vec<Episode> {
     out
 }
 
-/// The film of a `get_vod_info` answer: its container (from `movie_data`, the one the download
-/// URL needs) and duration; `info` may be `[]` on films without metadata.
-pub fn vod_container_and_duration(vod_info: &Value) -> (Option<String>, Option<i64>) {
-    let container = vod_info.get("movie_data").and_then(|m| field(m, "container_extension"));
-    let duration = vod_info.get("info").filter(|i| i.is_object()).and_then(|i| i.get("duration_secs")).and_then(int);
-    (container, duration)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,11 +511,31 @@ mod tests {
 
     #[test]
     fn films_take_their_container_from_movie_data_and_accept_empty_info() {
-        let (container, duration) = vod_container_and_duration(&value("classic_get_vod_info_130529.json"));
-        assert!(container.is_some() && duration.is_some());
-        let (container, duration) = vod_container_and_duration(&value("quirks_get_vod_info_no_metadata.json"));
-        assert!(container.is_some());
-        assert_eq!(duration, None, "info: [] has no duration");
+        let film = vod_info(&value("classic_get_vod_info_130529.json"));
+        assert_eq!(film.item.id, "130529");
+        assert!(film.container_extension.is_some() && film.duration_secs.is_some());
+        assert!(!film.backdrops.is_empty(), "backdrop_path as an array");
+        let bare = vod_info(&value("quirks_get_vod_info_no_metadata.json"));
+        assert!(bare.container_extension.is_some());
+        assert_eq!(bare.duration_secs, None, "info: [] has no duration");
+        let xui = vod_info(&value("xui_get_vod_info_1.json"));
+        assert!(!xui.item.actors.is_empty() && xui.item.plot.is_some(), "{xui:?}");
+    }
+
+    #[test]
+    fn list_items_carry_what_search_and_filters_need() {
+        let vod = items(&value("classic_get_vod_streams.json"), "stream_id");
+        assert_eq!(vod[0].year, Some(2018), "a year from `Name (2018)`");
+        let xui = items(&value("xui_get_vod_streams.json"), "stream_id");
+        assert_eq!(xui[0].genres, ["Drama", "Action", "Crime"]);
+        assert_eq!(xui[0].actors.len(), 3);
+        assert_eq!(xui[0].rating, Some(8.5));
+        let series = items(&value("classic_get_series.json"), "series_id");
+        assert_eq!(series[0].genres, ["Crime", "Drama", "Mystery"], "`Crime / Drama / Mystery`");
+        assert_eq!(series[0].year, Some(2005), "from releaseDate");
+        assert!(series.iter().any(|s| s.rating.is_none()), "rating \"0\" is none");
+        let live = items(&value("classic_get_live_streams.json"), "stream_id");
+        assert!(live.iter().any(|l| l.tv_archive && l.epg_channel_id.is_some()));
     }
 
     #[test]
