@@ -1,8 +1,6 @@
 //! Secrets at rest through the vault, on the real database: round trip, rotation (resumable),
 //! a server without a key, and no secret in any log line.
 
-use std::sync::{Arc, Mutex};
-
 use diesel_async::RunQueryDsl as _;
 use medley_server::{
     error::ApiError,
@@ -116,29 +114,10 @@ async fn without_a_key_the_server_runs_and_storing_is_failed_precondition() {
     assert!(message.contains("MEDLEY_SECRET_KEY") && !message.contains("not-a-key"), "{message}");
 }
 
-/// A writer collecting every log line of this thread.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_log_line_error_or_debug_output_holds_a_secret_or_a_key() {
     let (old, new) = (secrets::new_key().unwrap(), secrets::new_key().unwrap());
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = medley_tests::logs::capture();
 
     let server = server_with_key(&old).await;
     let mut conn = server.state().db.get().await.expect("conn");
@@ -158,7 +137,7 @@ async fn no_log_line_error_or_debug_output_holds_a_secret_or_a_key() {
     rotating.shutdown.cancel();
     drop(server);
 
-    let logs = String::from_utf8_lossy(&captured.0.lock().expect("lock")).into_owned();
+    let logs = captured.text();
     assert!(!logs.is_empty(), "the capture works");
     for (what, text) in [("logs", &logs), ("errors and Debug output", &printed)] {
         assert!(!text.contains("hunter2"), "a secret in the {what}: {text}");

@@ -301,3 +301,62 @@ fn url_pairs(text: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+const WORDS: [&str; 24] = [
+    "Night", "Amélie", "River", "Crown", "Shadow", "Garden", "Ocean", "Storm", "Léon", "Winter", "Empire", "Echo",
+    "Harbor", "Silver", "Forest", "Mirror", "Falcon", "Desert", "Velvet", "Canyon", "Signal", "Orbit", "Ember",
+    "Atlas",
+];
+const GENRES: [&str; 8] = ["Drama", "Action", "Comedy", "Crime", "Thriller", "Romance", "Documentary", "Animation"];
+
+fn title(i: usize) -> String {
+    format!("{} {} {}", WORDS[i % 24], WORDS[(i / 24) % 24], i)
+}
+
+/// A large classic-panel catalog for benchmarks: `live` channels, `vod` films and `series`
+/// series spread over 50 categories per kind, with genres, casts, years and ratings.
+pub fn generated_catalog(panel: &FakePanel, live: usize, vod: usize, series: usize) {
+    let categories = |offset: usize| -> Value {
+        (0..50).map(|c| json!({"category_id": (offset + c).to_string(), "category_name": format!("Category {c}"), "parent_id": 0})).collect()
+    };
+    panel.set_list("get_live_categories", &categories(1000));
+    panel.set_list("get_vod_categories", &categories(2000));
+    panel.set_list("get_series_categories", &categories(3000));
+    let live_list: Value = (0..live)
+        .map(|i| {
+            json!({"num": i + 1, "name": format!("UK: {}", title(i)), "stream_type": "live", "stream_id": 100_000 + i,
+                "stream_icon": format!("http://iptv.example.test/i/{i}.png"), "epg_channel_id": format!("ch{i}.uk"),
+                "added": (1_600_000_000 + i).to_string(), "category_id": (1000 + i % 50).to_string(), "custom_sid": "",
+                "tv_archive": i % 3 == 0, "direct_source": "", "tv_archive_duration": if i % 3 == 0 { "7" } else { "0" }})
+        })
+        .collect();
+    panel.set_list("get_live_streams", &live_list);
+    let vod_list: Value = (0..vod)
+        .map(|i| {
+            json!({"num": i + 1, "name": format!("{} ({})", title(i), 1950 + i % 75), "stream_type": "movie",
+                "stream_id": 500_000 + i, "stream_icon": format!("http://iptv.example.test/v/{i}.jpg"),
+                "rating": format!("{:.1}", (i % 100) as f64 / 10.0), "rating_5based": (i % 100) as f64 / 20.0,
+                "added": (1_600_000_000 + i).to_string(), "category_id": (2000 + i % 50).to_string(),
+                "container_extension": if i % 2 == 0 { "mkv" } else { "mp4" }, "custom_sid": null, "direct_source": "",
+                "genre": format!("{}, {}", GENRES[i % 8], GENRES[(i / 8) % 8]),
+                "cast": format!("Actor {}, Actor {}", i % 997, i % 991)})
+        })
+        .collect();
+    panel.set_list("get_vod_streams", &vod_list);
+    let series_list: Value = (0..series)
+        .map(|i| {
+            json!({"num": i + 1, "name": title(i), "stream_type": null, "series_id": 900_000 + i,
+                "cover": format!("http://iptv.example.test/s/{i}.jpg"), "plot": "A plot.", "cast": format!("Actor {}", i % 500),
+                "director": "", "genre": GENRES[i % 8], "releaseDate": format!("{}-01-01", 1980 + i % 45),
+                "last_modified": "1530461599", "rating": format!("{}", i % 10), "rating_5based": 0,
+                "backdrop_path": [], "youtube_trailer": null, "episode_run_time": "42",
+                "category_id": (3000 + i % 50).to_string()})
+        })
+        .collect();
+    panel.set_list("get_series", &series_list);
+}
+
+/// A word that occurs in the generated titles (for search load).
+pub fn generated_word(i: usize) -> &'static str {
+    WORDS[i % 24]
+}

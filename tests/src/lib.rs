@@ -14,6 +14,7 @@ pub mod fake_xtream;
 pub mod grpc_load;
 pub mod handlers;
 pub mod http;
+pub mod logs;
 pub mod proxy;
 pub mod raw_grpc;
 pub mod redis;

@@ -266,3 +266,66 @@ async fn a_deleted_playlist_cancels_its_sync() {
         .unwrap();
     assert_eq!(left[0].n, 0);
 }
+
+fn fixture(name: &str) -> bytes::Bytes {
+    bytes::Bytes::from(std::fs::read(medley_tests::fixture(&format!("xtream/{name}"))).unwrap())
+}
+
+#[tokio::test]
+async fn every_quirk_fixture_goes_through_the_server() {
+    let server = playlist_server().await;
+    let panel = FakePanel::start(Family::Classic).await;
+    // An old panel's categories as a numbered object; XUI's film list on a classic panel.
+    let as_object: serde_json::Value = serde_json::from_slice(&fixture("quirks_list_as_object.json")).unwrap();
+    panel.set_list("get_vod_categories", &as_object);
+    let xui_films: serde_json::Value = serde_json::from_slice(&fixture("xui_get_vod_streams.json")).unwrap();
+    panel.set_list("get_vod_streams", &xui_films);
+    panel.set_info("get_series_info", "3", fixture("quirks_series_info_specials_array.json"));
+    panel.set_info("get_series_info", "2", fixture("quirks_series_info_no_episodes_xui.json"));
+    panel.set_info("get_vod_info", "1", fixture("xui_get_vod_info_1.json"));
+    let mut catalog = server.client().await.catalog();
+    let playlist = synced_playlist(&mut catalog, &panel).await;
+    let categories = catalog
+        .list_categories(pb::ListCategoriesRequest {
+            parent: playlist.name.clone(),
+            kind: pb::PlaylistItemKind::Vod as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .categories;
+    assert_eq!(categories.len(), 2, "a list sent as an object");
+    let films = all_vod(&mut catalog, &playlist.name).await;
+    assert_eq!(films.len(), 1);
+    let film = &films[0];
+    assert_eq!((film.year, film.category_ids.clone(), film.rating), (2008, vec!["1".to_owned(), "2".to_owned()], 8.5));
+    assert_eq!(film.genres, ["Drama", "Action", "Crime"]);
+    let details =
+        catalog.get_vod(pb::GetVodRequest { name: film.name.clone() }).await.unwrap().into_inner().vod.unwrap();
+    assert_eq!((details.container_extension.as_str(), details.tmdb_id.as_str()), ("mp4", "155"));
+    let specials = catalog
+        .get_series(pb::GetSeriesRequest { name: format!("{}/series/3", playlist.name) })
+        .await
+        .unwrap()
+        .into_inner()
+        .series
+        .unwrap();
+    assert_eq!(specials.seasons.iter().map(|s| s.number).next(), Some(0), "an array of arrays starts at season 0");
+    let no_key = catalog
+        .get_series(pb::GetSeriesRequest { name: format!("{}/series/2", playlist.name) })
+        .await
+        .unwrap()
+        .into_inner()
+        .series
+        .unwrap();
+    assert!(no_key.seasons.is_empty(), "no episodes key at all");
+    // Live streams: null categories, created_live and radio types, archive durations as ints and strings.
+    let live = catalog
+        .list_live_streams(pb::ListLiveStreamsRequest { parent: playlist.name.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .live_streams;
+    assert_eq!(live.len(), panel.list("get_live_streams").as_array().unwrap().len());
+    assert!(live.iter().any(|l| l.category_ids.is_empty()), "a null category_id");
+}

@@ -2,8 +2,6 @@
 //! nothing and are never retried, ownership, idempotent creates, cascading deletes, and
 //! credentials that never leave the vault.
 
-use std::sync::{Arc, Mutex};
-
 use diesel_async::RunQueryDsl as _;
 use medley_sdk::pb;
 use medley_server::auth::Scope;
@@ -309,28 +307,9 @@ async fn without_a_secret_key_nothing_is_asked_or_stored() {
     assert_eq!(panel.seen().len(), 0);
 }
 
-/// A writer collecting every log line of this thread.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn credentials_never_reach_logs_errors_or_job_rows() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = medley_tests::logs::capture();
 
     let server = playlist_server().await;
     let panel = FakePanel::start(Family::Classic).await;
@@ -363,7 +342,7 @@ async fn credentials_never_reach_logs_errors_or_job_rows() {
     .await
     .expect("dump");
     drop(server);
-    let logs = String::from_utf8_lossy(&captured.0.lock().expect("lock")).into_owned();
+    let logs = captured.text();
     assert!(logs.contains("playlist created"), "the capture works");
     let stored: String = rows.into_iter().map(|r| r.dump).collect::<Vec<_>>().join("\n");
     assert!(stored.contains("refused"), "the dump holds the runs: {stored}");
@@ -371,4 +350,25 @@ async fn credentials_never_reach_logs_errors_or_job_rows() {
         assert!(!text.contains(PASSWORD), "the password in the {what}: {text}");
         assert!(!text.contains("username=demo"), "the user name in a URL in the {what}");
     }
+}
+
+#[tokio::test]
+async fn operators_list_sync_and_remove_playlists_from_the_cli() {
+    use medley_server::services::catalog::playlists::cli::{self, PlaylistCommand};
+    let server = playlist_server().await;
+    let panel = FakePanel::start(Family::Classic).await;
+    let mut catalog = server.client().await.catalog();
+    let playlist = synced_playlist(&mut catalog, &panel).await;
+    let config = server.config.services.catalog.clone();
+    let id = playlist.name.trim_start_matches("playlists/").to_owned();
+    cli::run(server.state(), &config, PlaylistCommand::List).await.unwrap();
+    let syncs = panel.count("get_vod_streams");
+    cli::run(server.state(), &config, PlaylistCommand::Sync { playlist: id.clone() }).await.unwrap();
+    assert_eq!(panel.count("get_vod_streams"), syncs + 1, "the CLI ran a sync to its end");
+    panel.answer("get_live_categories", Answer::Body(bytes::Bytes::from_static(br#"{"user_info":{"auth":0}}"#)));
+    let failed = cli::run(server.state(), &config, PlaylistCommand::Sync { playlist: id.clone() }).await.unwrap_err();
+    assert!(failed.to_string().contains("JOB_STATE_DEAD"), "{failed}");
+    cli::run(server.state(), &config, PlaylistCommand::Rm { playlist: playlist.name.clone() }).await.unwrap();
+    let gone = cli::run(server.state(), &config, PlaylistCommand::Rm { playlist: id }).await.unwrap_err();
+    assert!(gone.to_string().contains("not found"), "{gone}");
 }

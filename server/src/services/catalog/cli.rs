@@ -1,4 +1,5 @@
-//! `medley catalog import`: an import run from Kodik + Shikimori in the foreground.
+//! `medley catalog import`: an import run from Kodik + Shikimori in the foreground; and
+//! `medley playlist …` (see [`super::playlists::cli`]).
 //!
 //! The run is an ordinary `catalog-import` job (so it shows in `ListImportRuns`, resumes after
 //! a crash and never runs twice at once); this process runs a worker for it and follows it
@@ -9,6 +10,7 @@ use medley_sdk::pb;
 
 use super::{
     config::CatalogConfig,
+    playlists::cli::{self as playlist_cli, PlaylistCommand},
     importer::job::{self, ImportHandler},
 };
 use crate::{
@@ -24,6 +26,9 @@ pub enum CatalogCli {
     /// Import the anime catalog from Kodik + Shikimori in the foreground.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Manage Xtream Codes playlists: add, list, sync, rm.
+    #[command(subcommand)]
+    Playlist(PlaylistCommand),
 }
 
 /// `medley catalog` subcommands.
@@ -42,17 +47,26 @@ pub enum CatalogCommand {
 }
 
 pub(super) async fn run(mut config: Config, catalog: CatalogConfig, command: CatalogCli) -> anyhow::Result<()> {
-    let CatalogCli::Catalog(CatalogCommand::Import { full, max_pages }) = command;
     // `MEDLEY_WORKERS=0` tells servers to leave jobs to dedicated workers; this process's
     // worker must run the one job it starts.
     config.workers = config.workers.max(1);
-    if !catalog.has_kodik_token() {
-        anyhow::bail!("MEDLEY_KODIK_TOKEN is not set: the importer cannot list Kodik without a token");
+    match command {
+        CatalogCli::Catalog(CatalogCommand::Import { full, max_pages }) => {
+            if !catalog.has_kodik_token() {
+                anyhow::bail!("MEDLEY_KODIK_TOKEN is not set: the importer cannot list Kodik without a token");
+            }
+            let state = Platform::connect(config, DatabaseSetup::Existing).await?;
+            let result = import(&state, &catalog, full, max_pages).await;
+            state.shutdown.cancel();
+            result
+        }
+        CatalogCli::Playlist(command) => {
+            let state = Platform::connect(config, DatabaseSetup::Existing).await?;
+            let result = playlist_cli::run(&state, &catalog, command).await;
+            state.shutdown.cancel();
+            result
+        }
     }
-    let state = Platform::connect(config, DatabaseSetup::Existing).await?;
-    let result = import(&state, &catalog, full, max_pages).await;
-    state.shutdown.cancel();
-    result
 }
 
 async fn import(state: &Platform, catalog: &CatalogConfig, full: bool, max_pages: i32) -> anyhow::Result<()> {

@@ -35,6 +35,14 @@ impl CatalogApi {
     }
 }
 
+/// Moves the named fields of one message into a struct with the same field names (the three
+/// item lists and the two facet lists share their request fields).
+macro_rules! same_fields {
+    ($($target:ident)::+, $from:ident, $($field:ident),+) => {
+        $($target)::+ { $($field: $from.$field),+ }
+    };
+}
+
 /// The caller of a playlist RPC and its message.
 fn caller<T>(request: Request<T>) -> Result<(Principal, T), Status> {
     let principal = Principal::of(request.extensions().get::<Caller>())?;
@@ -214,13 +222,7 @@ impl CatalogService for CatalogApi {
         request: Request<pb::ListLiveStreamsRequest>,
     ) -> Result<Response<pb::ListLiveStreamsResponse>, Status> {
         let (who, r) = caller(request)?;
-        let request = browse::ItemsRequest {
-            parent: r.parent,
-            filter: r.filter,
-            order_by: r.order_by,
-            page_size: r.page_size,
-            page_token: r.page_token,
-        };
+        let request = same_fields!(browse::ItemsRequest, r, parent, filter, order_by, page_size, page_token);
         let (live_streams, next_page_token) =
             browse::list_items(&self.playlists, &who, pb::PlaylistItemKind::Live, request).await?;
         Ok(Response::new(pb::ListLiveStreamsResponse { live_streams, next_page_token }))
@@ -228,13 +230,7 @@ impl CatalogService for CatalogApi {
 
     async fn list_vod(&self, request: Request<pb::ListVodRequest>) -> Result<Response<pb::ListVodResponse>, Status> {
         let (who, r) = caller(request)?;
-        let request = browse::ItemsRequest {
-            parent: r.parent,
-            filter: r.filter,
-            order_by: r.order_by,
-            page_size: r.page_size,
-            page_token: r.page_token,
-        };
+        let request = same_fields!(browse::ItemsRequest, r, parent, filter, order_by, page_size, page_token);
         let (vod, next_page_token) = browse::list_items(&self.playlists, &who, pb::PlaylistItemKind::Vod, request).await?;
         Ok(Response::new(pb::ListVodResponse { vod, next_page_token }))
     }
@@ -244,13 +240,7 @@ impl CatalogService for CatalogApi {
         request: Request<pb::ListSeriesRequest>,
     ) -> Result<Response<pb::ListSeriesResponse>, Status> {
         let (who, r) = caller(request)?;
-        let request = browse::ItemsRequest {
-            parent: r.parent,
-            filter: r.filter,
-            order_by: r.order_by,
-            page_size: r.page_size,
-            page_token: r.page_token,
-        };
+        let request = same_fields!(browse::ItemsRequest, r, parent, filter, order_by, page_size, page_token);
         let (series, next_page_token) =
             browse::list_items(&self.playlists, &who, pb::PlaylistItemKind::Series, request).await?;
         Ok(Response::new(pb::ListSeriesResponse { series, next_page_token }))
@@ -276,13 +266,7 @@ impl CatalogService for CatalogApi {
         request: Request<pb::ListGenresRequest>,
     ) -> Result<Response<pb::ListGenresResponse>, Status> {
         let (who, r) = caller(request)?;
-        let request = browse::FacetRequest {
-            parent: r.parent,
-            kind: r.kind,
-            query: r.query,
-            page_size: r.page_size,
-            page_token: r.page_token,
-        };
+        let request = same_fields!(browse::FacetRequest, r, parent, kind, query, page_size, page_token);
         let (genres, next_page_token) = browse::facets(&self.playlists, &who, Facet::Genres, request).await?;
         Ok(Response::new(pb::ListGenresResponse { genres, next_page_token }))
     }
@@ -292,13 +276,7 @@ impl CatalogService for CatalogApi {
         request: Request<pb::ListActorsRequest>,
     ) -> Result<Response<pb::ListActorsResponse>, Status> {
         let (who, r) = caller(request)?;
-        let request = browse::FacetRequest {
-            parent: r.parent,
-            kind: r.kind,
-            query: r.query,
-            page_size: r.page_size,
-            page_token: r.page_token,
-        };
+        let request = same_fields!(browse::FacetRequest, r, parent, kind, query, page_size, page_token);
         let (actors, next_page_token) = browse::facets(&self.playlists, &who, Facet::Actors, request).await?;
         Ok(Response::new(pb::ListActorsResponse { actors, next_page_token }))
     }

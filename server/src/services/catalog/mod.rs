@@ -110,9 +110,10 @@ impl Service for Catalog {
         // Workers claim only the kinds they run: a process without a Kodik token leaves import
         // runs to one that has it (e.g. `medley catalog import` with its own settings) instead
         // of failing them.
-        let jobs = Registry::new()
-            .register(SyncHandler::new(playlists.clone()))
-            .register(ScheduleHandler::new(playlists));
+        // Syncs open the sealed credentials: a process without the secret key leaves them to
+        // one that has it instead of failing them (the schedule only enqueues, so any may run it).
+        let jobs = Registry::new().register(ScheduleHandler::new(playlists.clone()));
+        let jobs = if platform.vault.is_configured() { jobs.register(SyncHandler::new(playlists)) } else { jobs };
         let jobs = if importer_ready { jobs.register(ImportHandler::new(platform, config)?) } else { jobs };
         Ok(Contribution {
             grpc: vec![

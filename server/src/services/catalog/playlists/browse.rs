@@ -14,6 +14,7 @@ use crate::{
             playlist_browse::{self as browse, Facet, ItemCursor, ItemFilter, ItemOrder},
             playlist_favorites::{self as favorites, FavoriteCursor, FavoriteRow},
             playlist_items::{self as items, ItemRow},
+            playlists::PlaylistRow,
         },
     },
 };
@@ -208,19 +209,28 @@ pub async fn facets(
     Ok((rows.into_iter().map(|r| pb::Facet { value: r.value, item_count: r.items }).collect(), token))
 }
 
+/// The playlist and item of a favorite's item name (the playlist must be the principal's).
+async fn favorite_item(
+    playlists: &Playlists,
+    principal: &Principal,
+    item: &str,
+) -> Result<(PlaylistRow, PlaylistItemKind, String), CatalogError> {
+    let mut violations = FieldViolations::new();
+    let parsed = names::parse_item("item", item, false, &mut violations);
+    violations.finish().map_err(CatalogError::Invalid)?;
+    let Some((playlist, names::ItemRef::Item(kind, item_id))) = parsed else {
+        return Err(CatalogError::Bug("an item name parsed as an episode"));
+    };
+    Ok((playlists.owned(principal, playlist).await?, kind, item_id))
+}
+
 /// `SetFavorite`: the item must exist now (it may disappear later; the favorite stays).
 pub async fn set_favorite(
     playlists: &Playlists,
     principal: &Principal,
     request: pb::SetFavoriteRequest,
 ) -> Result<pb::Favorite, CatalogError> {
-    let mut violations = FieldViolations::new();
-    let parsed = names::parse_item("item", &request.item, false, &mut violations);
-    violations.finish().map_err(CatalogError::Invalid)?;
-    let Some((playlist, names::ItemRef::Item(kind, item_id))) = parsed else {
-        return Err(CatalogError::Bug("an item name parsed as an episode"));
-    };
-    let row = playlists.owned(principal, playlist).await?;
+    let (row, kind, item_id) = favorite_item(playlists, principal, &request.item).await?;
     let mut conn = playlists.platform.db.get().await?;
     let Some(item) = items::find(&mut conn, row.id, kind as i16, &item_id).await? else {
         return Err(CatalogError::ItemNotFound(request.item));
@@ -235,13 +245,7 @@ pub async fn delete_favorite(
     principal: &Principal,
     request: pb::DeleteFavoriteRequest,
 ) -> Result<(), CatalogError> {
-    let mut violations = FieldViolations::new();
-    let parsed = names::parse_item("item", &request.item, false, &mut violations);
-    violations.finish().map_err(CatalogError::Invalid)?;
-    let Some((playlist, names::ItemRef::Item(kind, item_id))) = parsed else {
-        return Err(CatalogError::Bug("an item name parsed as an episode"));
-    };
-    let row = playlists.owned(principal, playlist).await?;
+    let (row, kind, item_id) = favorite_item(playlists, principal, &request.item).await?;
     let mut conn = playlists.platform.db.get().await?;
     favorites::delete(&mut conn, principal.key_id, row.id, kind as i16, &item_id).await?;
     Ok(())

@@ -6,10 +6,12 @@
 //! - [`browse`] — categories, item lists with search and filters, facets, favorites.
 //! - [`details`] — film and series details from the panel (cached), stream URLs.
 //! - [`names`] — resource names; [`fold`] — items to rows; [`convert`] — rows to proto.
+//! - [`cli`] — `medley playlist add|list|sync|rm`.
 //!
 //! The panel client is `catalog::xtream`; the SQL is `catalog::store::playlist*`.
 
 pub mod browse;
+pub mod cli;
 pub mod convert;
 pub mod details;
 pub mod fold;

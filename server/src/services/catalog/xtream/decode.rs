@@ -60,10 +60,10 @@ fn flag(value: &Value) -> bool {
 }
 
 /// `[a, b]`, `{"0": a, "1": b}`, or nothing.
-fn list(value: &Value) -> Vec<Value> {
+fn list(value: &Value) -> Vec<&Value> {
     match value {
-        Value::Array(items) => items.clone(),
-        Value::Object(map) => map.values().cloned().collect(),
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(map) => map.values().collect(),
         _ => Vec::new(),
     }
 }
@@ -113,7 +113,7 @@ tolerant!(UserInfo, v => UserInfo {
     active_cons: v.get("active_cons").and_then(int),
     max_connections: v.get("max_connections").and_then(int),
     message: field(&v, "message"),
-    allowed_output_formats: list(v.get("allowed_output_formats").unwrap_or(&Value::Null)).iter().filter_map(text).collect(),
+    allowed_output_formats: list(v.get("allowed_output_formats").unwrap_or(&Value::Null)).into_iter().filter_map(text).collect(),
 });
 
 /// The server part of the auth answer.
@@ -175,7 +175,7 @@ pub struct Category {
 /// A list of categories (an array, or an object keyed `"0","1"` on old panels).
 pub fn categories(value: &Value) -> Vec<Category> {
     list(value)
-        .iter()
+        .into_iter()
         .filter_map(|c| {
             Some(Category {
                 id: field(c, "category_id")?,
@@ -278,10 +278,10 @@ pub fn items(value: &Value, id_field: &str) -> Vec<Item> {
     let mut out: Vec<Item> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for entry in list(value) {
-        let Some(id) = field(&entry, id_field) else { continue };
+        let Some(id) = field(entry, id_field) else { continue };
         let mut category_ids: Vec<String> =
-            list(entry.get("category_ids").unwrap_or(&Value::Null)).iter().filter_map(text).collect();
-        if let Some(category) = field(&entry, "category_id")
+            list(entry.get("category_ids").unwrap_or(&Value::Null)).into_iter().filter_map(text).collect();
+        if let Some(category) = field(entry, "category_id")
             && !category_ids.contains(&category)
         {
             category_ids.insert(0, category);
@@ -296,7 +296,7 @@ pub fn items(value: &Value, id_field: &str) -> Vec<Item> {
             continue;
         }
         index.insert(id.clone(), out.len());
-        let mut item = item(&entry, id);
+        let mut item = item(entry, id);
         item.category_ids = category_ids;
         out.push(item);
     }
@@ -349,7 +349,7 @@ pub fn vod_info(value: &Value) -> VodInfo {
     }
     let backdrops = match info.get("backdrop_path") {
         Some(Value::String(one)) if !one.trim().is_empty() => vec![one.trim().to_owned()],
-        Some(other) => list(other).iter().filter_map(text).collect(),
+        Some(other) => list(other).into_iter().filter_map(text).collect(),
         None => Vec::new(),
     };
     VodInfo {
@@ -397,7 +397,7 @@ pub struct Episode {
 /// objects, `[]`, or no key at all. Seasons are taken from the episodes, never from `seasons`.
 /// Duplicate episode ids keep the first.
 pub fn episodes(series_info: &Value) -> Vec<Episode> {
-    let mut by_season: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+    let mut by_season: BTreeMap<i64, Vec<&Value>> = BTreeMap::new();
     match series_info.get("episodes") {
         Some(Value::Object(seasons)) => {
             for (key, season) in seasons {
@@ -415,7 +415,7 @@ pub fn episodes(series_info: &Value) -> Vec<Episode> {
                     // A flat list: each episode names its season.
                     episode => {
                         let season = episode.get("season").and_then(int).unwrap_or(1);
-                        by_season.entry(season).or_default().push(episode.clone());
+                        by_season.entry(season).or_default().push(episode);
                     }
                 }
             }
@@ -423,18 +423,19 @@ pub fn episodes(series_info: &Value) -> Vec<Episode> {
         _ => {}
     }
     let mut out: Vec<Episode> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (key_season, entries) in by_season {
         for entry in entries {
-            let Some(id) = field(&entry, "id") else { continue };
-            if out.iter().any(|e| e.id == id) {
+            let Some(id) = field(entry, "id") else { continue };
+            if !seen.insert(id.clone()) {
                 continue;
             }
             let info = entry.get("info").filter(|i| i.is_object());
             out.push(Episode {
                 season: entry.get("season").and_then(int).unwrap_or(key_season),
                 episode_num: entry.get("episode_num").and_then(int),
-                title: field(&entry, "title").unwrap_or_default(),
-                container_extension: field(&entry, "container_extension"),
+                title: field(entry, "title").unwrap_or_default(),
+                container_extension: field(entry, "container_extension"),
                 duration_secs: info.and_then(|i| i.get("duration_secs")).and_then(int),
                 id,
             });
